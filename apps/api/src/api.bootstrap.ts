@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createLogger, type AppConfig } from '../../../libs/common/src';
+import { createDb, migrateToLatest } from '../../../libs/db/src';
+import { AppsController } from './apps/apps.controller';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { CoreModule } from './core/core.module';
+import { HttpErrorFilter } from './core/http-exception.filter';
+import { createValidationPipe } from './core/validation';
+import { DevicesController } from './devices/devices.controller';
+import { EventsModule } from './events/events.module';
+import { NotificationsController } from './notifications/notifications.controller';
+import { NotificationsService } from './notifications/notifications.service';
+import { loadOpsConfig, type OpsConfig } from '../../../libs/observability/src';
+import { createApiMetrics, installHttpMetrics, OpsModule, type ApiMetrics } from './ops/ops.module';
+import { setupOpenApi } from './ops/openapi';
+
+@Module({})
+class ApiModule {
+  static forRoot(core: DynamicModule, ...features: DynamicModule[]): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [core, EventsModule, ...features],
+      controllers: [AppsController, DevicesController, NotificationsController],
+      providers: [
+        NotificationsService,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+    };
+  }
+}
+
+/** Builds the HTTP API (Fastify). main.ts and the end-to-end tests both start it here. */
+export interface ApiOptions {
+  /** Operations settings (METRICS_TOKEN); read from the environment when absent. */
+  ops?: OpsConfig;
+}
+
+export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
+  const ops = options.ops ?? loadOpsConfig();
+  const metrics: ApiMetrics = createApiMetrics();
+  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: 20 });
+  if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true });
+  installHttpMetrics(adapter.getInstance(), metrics.http);
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(CoreModule.forRoot(config, db), OpsModule.forRoot({ metrics, ops })), adapter, {
+    logger: createLogger('api'),
+    abortOnError: false,
+  });
+  app.useGlobalPipes(createValidationPipe());
+  setupOpenApi(app);
+  if (config.corsOrigins.length > 0) {
+    // CORS_ORIGINS: browsers on these origins may call the API (e.g. examples/web fetching the
+    // VAPID key and registering its subscription with a register key). No cookies are used:
+    // every call carries its key in the Authorization header, so credentials stay off.
+    app.enableCors({
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      maxAge: 600,
+    });
+  }
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

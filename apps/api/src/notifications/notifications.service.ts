@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { AppConfig } from '../../../../libs/common/src';
+import { CredentialRepository, IdempotencyRepository, NotificationRepository, type Db } from '../../../../libs/db/src';
+import type { ProviderName } from '../../../../libs/providers/src/canonical';
+import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
+import { JobName, QueueFactory, QueueName, type FanoutJobData } from '../../../../libs/queue/src';
+import { CONFIG, DB, PROVIDERS_MAP } from '../core/tokens';
+import { flattenErrors, validationException, validationOptions, type FieldProblem } from '../core/validation';
+import { buildNotification, type BuiltNotification } from './notification-builder';
+import { SendNotificationDto } from './notifications.dto';
+
+export interface Accepted {
+  id: string;
+  status: 'queued';
+  sendAt: string | null;
+  acceptedAt: string;
+}
+
+const CONFIGURED_CACHE_MS = 10_000;
+
+/**
+ * Accepting a send: validate, build the canonical notification, write its row (and the
+ * Idempotency-Key record) in one transaction, then enqueue the fan-out job. If the
+ * enqueue fails the row is removed again, so a rejected request leaves nothing behind.
+ * No provider I/O and no audience expansion happen here.
+ */
+@Injectable()
+export class NotificationsService {
+  private readonly configured = new Map<string, { at: number; set: Set<ProviderName> }>();
+
+  constructor(
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(DB) private readonly db: Db,
+    @Inject(PROVIDERS_MAP) private readonly providers: ProviderMap,
+    private readonly credentials: CredentialRepository,
+    private readonly notifications: NotificationRepository,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly queues: QueueFactory,
+  ) {}
+
+  /** Providers the app has credentials for: the services a notification can reach. */
+  private async configuredProviders(appId: string): Promise<Set<ProviderName>> {
+    const hit = this.configured.get(appId);
+    if (hit && Date.now() - hit.at < CONFIGURED_CACHE_MS) return hit.set;
+    const set = new Set<ProviderName>();
+    for (const c of await this.credentials.list(appId)) set.add(c.provider as ProviderName);
+    if (this.configured.size > 10_000) this.configured.clear();
+    this.configured.set(appId, { at: Date.now(), set });
+    return set;
+  }
+
+  private requestHash(body: unknown): string {
+    return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  }
+
+  /** Replays the first answer for a repeated Idempotency-Key; 422 when the body differs. */
+  private async replay(appId: string, key: string, hash: string): Promise<{ status: number; body: unknown } | null> {
+    const prior = await this.idempotency.find(appId, key, this.config.idempotencyTtlHours);
+    if (!prior) return null;
+    if (prior.request_hash !== hash) throw new UnprocessableEntityException('Idempotency-Key was already used with a different request body');
+    return { status: prior.status_code, body: prior.response };
+  }
+
+  async send(appId: string, dto: SendNotificationDto, idemKey?: string): Promise<{ status: number; body: unknown }> {
+    const hash = this.requestHash(dto);
+    if (idemKey) {
+      const r = await this.replay(appId, idemKey, hash);
+      if (r) return r;
+    }
+    const { built, problems } = buildNotification(appId, dto, this.providers, await this.configuredProviders(appId), this.config.maxTargetsPerRequest);
+    if (!built) throw validationException(problems);
+    const [accepted] = await this.persistAndEnqueue(appId, [built], idemKey ? { key: idemKey, hash, wrap: (a) => a[0] } : undefined);
+    return { status: 202, body: accepted };
+  }
+
+  async sendBatch(appId: string, items: unknown[], idemKey?: string): Promise<{ status: number; body: unknown }> {
+    const hash = this.requestHash(items);
+    const key = idemKey ? `batch:${idemKey}` : undefined;
+    if (key) {
+      const r = await this.replay(appId, key, hash);
+      if (r) return r;
+    }
+    const configured = await this.configuredProviders(appId);
+    const results: Array<Record<string, unknown>> = new Array(items.length);
+    const valid: Array<{ index: number; built: BuiltNotification }> = [];
+    for (let i = 0; i < items.length; i++) {
+      const problems = await this.validateItem(items[i]);
+      if (problems.length === 0) {
+        const dto = plainToInstance(SendNotificationDto, items[i]);
+        const out = buildNotification(appId, dto, this.providers, configured, this.config.maxTargetsPerRequest);
+        if (out.built) {
+          valid.push({ index: i, built: out.built });
+          continue;
+        }
+        problems.push(...out.problems);
+      }
+      results[i] = { index: i, statusCode: 400, error: 'Bad Request', message: problems.map((p) => `${p.field}: ${p.message}`).join('; '), details: problems };
+    }
+    const accepted = await this.persistAndEnqueue(appId, valid.map((v) => v.built));
+    valid.forEach((v, j) => (results[v.index] = { index: v.index, statusCode: 202, ...accepted[j] }));
+    const body = { accepted: valid.length, rejected: items.length - valid.length, results };
+    if (key) await this.idempotency.save(appId, key, hash, 200, body);
+    return { status: 200, body };
+  }
+
+  private async validateItem(item: unknown): Promise<FieldProblem[]> {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      return [{ field: 'notification', rule: 'isObject', message: 'each notification must be an object' }];
+    }
+    const errors = await validate(plainToInstance(SendNotificationDto, item), validationOptions);
+    return flattenErrors(errors);
+  }
+
+  private async persistAndEnqueue(
+    appId: string,
+    list: BuiltNotification[],
+    idem?: { key: string; hash: string; wrap: (a: Accepted[]) => unknown },
+  ): Promise<Accepted[]> {
+    if (list.length === 0) return [];
+    const accepted: Accepted[] = list.map((b) => ({
+      id: b.notification.id,
+      status: 'queued',
+      sendAt: b.sendAt?.toISOString() ?? null,
+      acceptedAt: new Date(b.notification.acceptedAt).toISOString(),
+    }));
+    const raced = await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('notifications').values(list.map((b) => ({
+        id: b.notification.id,
+        app_id: appId,
+        status: 'queued' as const,
+        payload: JSON.stringify(b.notification),
+        targets: JSON.stringify(b.targets),
+        send_at: b.sendAt,
+        expires_at: b.notification.expiresAt ? new Date(b.notification.expiresAt) : null,
+        started_at: null,
+        completed_at: null,
+        fanout_cursor: null,
+      }))).execute();
+      if (idem && !(await new IdempotencyRepository(trx).save(appId, idem.key, idem.hash, 202, idem.wrap(accepted) as object))) {
+        return true; // a concurrent request with the same key won: roll back and replay its answer
+      }
+      return false;
+    }).catch((err) => {
+      if (err && (err as { code?: string }).code === '23505') return true;
+      throw err;
+    });
+    if (raced && idem) {
+      const r = await this.replay(appId, idem.key, idem.hash);
+      if (r) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: 'a request with this Idempotency-Key is being processed; retry', replay: r.body });
+    }
+    try {
+      await this.queues.queue<FanoutJobData>(QueueName.Fanout).addBulk(list.map((b) => ({
+        name: JobName.FanoutNotification,
+        data: { notificationId: b.notification.id, appId },
+        opts: { jobId: b.notification.id, delay: b.sendAt ? Math.max(0, b.sendAt.getTime() - Date.now()) : undefined, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+      })));
+    } catch (err) {
+      const ids = list.map((b) => b.notification.id);
+      await this.db.deleteFrom('notifications').where('app_id', '=', appId).where('id', 'in', ids).execute();
+      if (idem) await this.db.deleteFrom('idempotency_keys').where('app_id', '=', appId).where('key', '=', idem.key).execute();
+      throw new ServiceUnavailableException(`queue backend unavailable, nothing was accepted: ${(err as Error).message}`);
+    }
+    return accepted;
+  }
+
+  async get(appId: string, id: string) {
+    const n = await this.notifications.get(appId, id);
+    if (!n) throw new NotFoundException('notification not found');
+    return n;
+  }
+
+  /** Cancels a scheduled (or still queued) notification; 409 once it has started. */
+  async cancel(appId: string, id: string) {
+    if (!(await this.notifications.cancel(appId, id))) {
+      const n = await this.notifications.get(appId, id);
+      if (!n) throw new NotFoundException('notification not found');
+      throw new ConflictException(`notification is ${n.status}; only a queued notification can be cancelled`);
+    }
+    const job = await this.queues.queue(QueueName.Fanout).getJob(id);
+    await job?.remove().catch(() => undefined); // if it is running right now, the fan-out sees "cancelled" and stops
+    return this.get(appId, id);
+  }
+}

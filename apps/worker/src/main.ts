@@ -1,0 +1,22 @@
+import { createLogger, getConfig } from '../../../libs/common/src';
+import { startWorker } from './worker.bootstrap';
+
+async function main(): Promise<void> {
+  const logger = createLogger('worker');
+  const worker = await startWorker(getConfig());
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log({ msg: 'stopping: finishing active jobs', signal });
+    await worker.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  createLogger('worker').error({ msg: 'worker failed to start', error: (err as Error).message });
+  process.exit(1);
+});

@@ -1,0 +1,243 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { log, sleep } from './util';
+
+/** Repository root: the nearest folder above this compiled file that holds package.json. */
+export const ROOT = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+/** Where the compiled apps are: next to this compiled file. */
+const DIST = resolve(__dirname, '..');
+
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+const MASTER_KEY = 'b'.repeat(64);
+
+export interface StackOptions {
+  databaseUrl: string;
+  redisUrl: string | null;
+  /** Sandbox keeps totals only (million-device runs). */
+  countOnly: boolean;
+  /** Start the worker with --cpu-prof into this directory. */
+  cpuProfDir?: string;
+  /** Start the api with --cpu-prof into this directory. */
+  apiCpuProfDir?: string;
+  logDir: string;
+  workerEnv?: Record<string, string>;
+}
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+}
+
+export interface BenchStack {
+  schema: string;
+  queuePrefix: string;
+  apiUrl: string;
+  controlUrl: string;
+  sandboxUrls: Record<string, string>;
+  caFile: string;
+  /** Environment the api and worker run with (also used to build in-process clients). */
+  env: Record<string, string>;
+  procs: { sandbox: Proc; api: Proc; worker: Proc };
+  /** Stops and restarts the worker (e.g. to collect a CPU profile). */
+  restartWorker(extra?: { cpuProfDir?: string }): Promise<void>;
+  /** Stops and restarts the api (e.g. to collect a CPU profile; the profile is written on exit). */
+  restartApi(extra?: { cpuProfDir?: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function start(name: string, script: string, env: Record<string, string>, logDir: string, nodeArgs: string[] = []): Proc {
+  const out = openSync(join(logDir, `${name}.log`), 'a');
+  const child = spawn(process.execPath, [...nodeArgs, join(DIST, script)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', out, out],
+  });
+  if (!child.pid) throw new Error(`could not start ${name}`);
+  return { name, child, pid: child.pid };
+}
+
+async function stop(p: Proc, timeoutMs = 15_000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(t);
+}
+
+async function waitHttp(url: string, what: string, proc: Proc, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`${what} exited with code ${proc.child.exitCode} (see its log)`);
+    try {
+      const r = await fetch(url);
+      if (r.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * Spawns the compiled sandbox, api and worker as child processes (so their RSS can be
+ * read from /proc), on a schema and queue prefix of their own, pointed at the sandbox
+ * exactly as the test harness does (sandboxEnv()).
+ */
+export async function startStack(opts: StackOptions): Promise<BenchStack> {
+  mkdirSync(opts.logDir, { recursive: true });
+  const id = `bench_${randomBytes(4).toString('hex')}`;
+  const dataDir = join(ROOT, '.data', 'sandbox-bench');
+  mkdirSync(dataDir, { recursive: true });
+  const [control, apns, fcm, wns, webpush, apiPort, apnsSandbox] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const sandbox = start('sandbox', 'apps/sandbox/src/main.js', {
+    SANDBOX_DATA_DIR: dataDir,
+    SANDBOX_CONTROL_PORT: String(control),
+    SANDBOX_APNS_PORT: String(apns),
+    SANDBOX_APNS_SANDBOX_PORT: String(apnsSandbox),
+    SANDBOX_FCM_PORT: String(fcm),
+    SANDBOX_WNS_PORT: String(wns),
+    SANDBOX_WEBPUSH_PORT: String(webpush),
+    SANDBOX_COUNT_ONLY: String(opts.countOnly),
+    LOG_LEVEL: 'warn',
+  }, opts.logDir);
+  const controlUrl = `http://127.0.0.1:${control}`;
+  await waitHttp(`${controlUrl}/stats`, 'sandbox', sandbox);
+  const sandboxUrls = {
+    apns: `https://localhost:${apns}`, fcm: `https://localhost:${fcm}`, wns: `https://localhost:${wns}`, webpush: `https://localhost:${webpush}`,
+  };
+  const caFile = join(dataDir, 'ca.pem');
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: opts.databaseUrl,
+    DATABASE_SCHEMA: id,
+    REDIS_URL: opts.redisUrl ?? '',
+    QUEUE_PREFIX: id,
+    ADMIN_API_KEY: BENCH_ADMIN_KEY,
+    MASTER_KEY,
+    API_PORT: String(apiPort),
+    API_HOST: '127.0.0.1',
+    MIGRATE_ON_START: 'true',
+    // as test/support/harness.ts sandboxEnv()
+    SANDBOX_ENABLED: 'true',
+    PROVIDER_EXTRA_CA_FILE: caFile,
+    APNS_PRODUCTION_HOST: 'localhost',
+    APNS_SANDBOX_HOST: 'localhost',
+    APNS_PORT: String(apns),
+    APNS_PRODUCTION_PORT: String(apns),
+    APNS_SANDBOX_PORT: String(apnsSandbox),
+    FCM_BASE_URL: sandboxUrls.fcm,
+    FCM_TOKEN_URL: `${sandboxUrls.fcm}/token`,
+    WNS_LEGACY_TOKEN_URL: `${sandboxUrls.wns}/accesstoken.srf`,
+    WNS_ENTRA_TOKEN_URL: `${sandboxUrls.wns}/{tenant}/oauth2/v2.0/token`,
+    ...(opts.workerEnv ?? {}),
+  };
+  const profArgs = (dir?: string) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-r', join(__dirname, 'exit-on-sigterm.js')] : []);
+  const workerArgs = profArgs;
+  let api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(opts.apiCpuProfDir));
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await waitHttp(`${apiUrl}/health/live`, 'api', api);
+  let worker = start('worker', 'apps/worker/src/main.js', env, opts.logDir, workerArgs(opts.cpuProfDir));
+  await sleep(1500);
+  if (worker.child.exitCode !== null) throw new Error(`worker exited with code ${worker.child.exitCode} (see ${opts.logDir}/worker.log)`);
+  log(`stack up: schema ${id}, api ${apiUrl}, sandbox ${controlUrl}, pids sandbox ${sandbox.pid} api ${api.pid} worker ${worker.pid}`);
+
+  const procs = { sandbox, api, worker };
+  return {
+    schema: id, queuePrefix: id, apiUrl, controlUrl, sandboxUrls, caFile, env, procs,
+    async restartApi(extra = {}) {
+      await stop(api);
+      api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(extra.cpuProfDir));
+      procs.api = api;
+      await waitHttp(`${apiUrl}/health/live`, 'api', api);
+    },
+    async restartWorker(extra = {}) {
+      await stop(worker);
+      worker = start('worker', 'apps/worker/src/main.js', env, opts.logDir, workerArgs(extra.cpuProfDir));
+      procs.worker = worker;
+      await sleep(1500);
+    },
+    async close() {
+      await stop(procs.worker);
+      await stop(procs.api);
+      await stop(sandbox);
+      await dropSchemas(opts.databaseUrl, id);
+      if (opts.redisUrl) await dropRedisPrefix(opts.redisUrl, id);
+    },
+  };
+}
+
+async function dropSchemas(databaseUrl: string, id: string): Promise<void> {
+  const pg = new Client({ connectionString: databaseUrl });
+  try {
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${id}" CASCADE`);
+    await pg.query(`DROP SCHEMA IF EXISTS "${id}_queue" CASCADE`);
+  } catch (e) {
+    log(`could not drop schema ${id}: ${(e as Error).message}`);
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+}
+
+async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** JSON over HTTP (API and sandbox control). */
+export async function http<T = Record<string, unknown>>(
+  method: string, url: string, body?: unknown, headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+export interface SandboxStats {
+  delivered: Record<string, number>;
+  rejected: Record<string, number>;
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+export const sandboxStats = async (controlUrl: string): Promise<SandboxStats> => (await http<SandboxStats>('GET', `${controlUrl}/stats`)).body;
+export const sandboxReset = async (controlUrl: string): Promise<void> => void (await http('POST', `${controlUrl}/reset`));
+export const totalDelivered = (s: SandboxStats): number => Object.values(s.delivered).reduce((a, b) => a + b, 0);
+export const totalRejected = (s: SandboxStats): number => Object.values(s.rejected).reduce((a, b) => a + b, 0);

@@ -1,0 +1,6 @@
+export * from './config';
+export * from './secret-box';
+export * from './url-guard';
+export * from './redact';
+export * from './ids';
+export * from './logger';

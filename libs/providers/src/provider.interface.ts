@@ -1,0 +1,65 @@
+import type { ApnsEnvironment, CanonicalNotification, ProviderName } from './canonical';
+
+/** One device as a provider sees it: never more than it needs to send. */
+export interface DeviceRef {
+  id: string;
+  /** The provider token: APNs hex, FCM registration token, WNS channel URI, Web Push endpoint. */
+  token: string;
+  /** Extra token material (Web Push: `{p256dh, auth}` keys). */
+  tokenData?: Record<string, string> | null;
+  environment?: ApnsEnvironment | null;
+}
+
+/** A decrypted credential, handed to the provider that owns it. Never logged. */
+export interface CredentialRecord {
+  id: string;
+  appId: string;
+  provider: ProviderName;
+  name: string;
+  environment: ApnsEnvironment | null;
+  secret: Record<string, unknown>;
+  /** Changes whenever the credential is replaced, so pooled clients are rebuilt. */
+  version: number;
+}
+
+/**
+ * Every provider answer becomes one of these. Classifiers decide from status codes
+ * and reason fields, never from message text.
+ */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; providerMessageId?: string; detail?: string }
+  | { kind: 'invalid_token'; reason: string }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  | { kind: 'failed'; reason: string; alarm?: boolean };
+
+export class TokenRejected extends Error {}
+export class CredentialRejected extends Error {}
+
+export interface NormalizedToken {
+  token: string;
+  tokenData?: Record<string, string> | null;
+}
+
+export interface NormalizedCredential {
+  secret: Record<string, unknown>;
+  /** Non-secret facts safe to return from the API (key id, bundle id, project id…). */
+  summary: Record<string, string>;
+  environment?: ApnsEnvironment | null;
+}
+
+export interface PushProvider {
+  readonly name: ProviderName;
+  /** Validates and normalises a registration token; throws TokenRejected naming the rule. */
+  normalizeToken(token: unknown): NormalizedToken;
+  /** Validates an uploaded credential; throws CredentialRejected naming the field. */
+  normalizeCredential(input: unknown): NormalizedCredential;
+  /**
+   * Validates the provider's override block and checks that the notification can fit
+   * the service's limits. Returns problems as "field: rule" strings; empty when fine.
+   */
+  checkNotification(n: CanonicalNotification): string[];
+  /** Sends to every device; returns one outcome per device, in the same order. */
+  send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import type { ApnsEnvironment, CanonicalNotification, ProviderName } from '../../providers/src/canonical';
+import { JobName, QueueName } from './queue-names';
+
+/** Fan-out: one per notification; the notification itself travels in the job. */
+export interface FanoutJobData {
+  notificationId: string;
+  appId: string;
+}
+
+export interface BatchDevice {
+  id: string;
+  token: string;
+  tokenData?: Record<string, string> | null;
+  environment?: ApnsEnvironment | null;
+}
+
+/**
+ * Delivery: hundreds of devices of one provider and credential. On "retry later" the
+ * job's data is narrowed to the devices still pending and it is delayed, so devices
+ * already delivered are never sent again.
+ */
+export interface DeliverBatchJobData {
+  notificationId: string;
+  appId: string;
+  provider: ProviderName;
+  credentialId: string;
+  notification: CanonicalNotification;
+  devices: BatchDevice[];
+  /** Attempts made so far for these devices (0 on the first run). */
+  attempt: number;
+}
+
+/**
+ * One event to one webhook endpoint. The event travels in the job (no read before
+ * sending); the endpoint's URL and secret are read at send time, so a deleted or
+ * disabled endpoint is skipped. deliveryId is the X-Gateway-Delivery header, the same
+ * on every retry of the job.
+ */
+export interface WebhookJobData {
+  appId: string;
+  webhookId: string;
+  deliveryId: string;
+  event: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
+}
+
+/** Every job the system knows, as {queue, name, data}: no payload is `any`. */
+export type JobSpec =
+  | { queue: typeof QueueName.Fanout; name: typeof JobName.FanoutNotification; data: FanoutJobData }
+  | { queue: Exclude<QueueName, typeof QueueName.Fanout | typeof QueueName.Webhooks>; name: typeof JobName.DeliverBatch; data: DeliverBatchJobData }
+  | { queue: typeof QueueName.Webhooks; name: typeof JobName.WebhookDeliver; data: WebhookJobData };
+
+export type JobDataOf<N extends JobName> = Extract<JobSpec, { name: N }>['data'];

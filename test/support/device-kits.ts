@@ -1,0 +1,71 @@
+import type { ProviderName } from '../../libs/providers/src/canonical';
+import { sandboxControl } from './harness';
+import type { RunningSandbox } from '../../apps/sandbox/src/sandbox';
+
+type Json = Record<string, unknown>;
+
+/** A simulated device: what the app registers, and the id the sandbox records it under. */
+export interface SimDevice {
+  token: unknown;
+  environment?: 'sandbox' | 'production';
+  sandboxId: string;
+}
+
+/** How the tests obtain sandbox credentials and devices for one provider. */
+export interface DeviceKit {
+  provider: ProviderName;
+  credential(): Promise<{ config: Json; environment?: 'sandbox' | 'production' }>;
+  device(): Promise<SimDevice>;
+}
+
+export function deviceKits(sb: RunningSandbox): Record<ProviderName, DeviceKit> {
+  const control = sandboxControl(sb);
+  return {
+    fcm: {
+      provider: 'fcm',
+      credential: async () => ({ config: await control<Json>('POST', '/fcm/service-accounts', {}) }),
+      device: async () => {
+        const { token } = await control<{ token: string }>('POST', '/fcm/tokens', {});
+        return { token, sandboxId: token };
+      },
+    },
+    apns: {
+      provider: 'apns',
+      credential: async () => ({ config: (await control<{ config: Json }>('POST', '/apns/keys', { bundleId: 'com.example.app' })).config }),
+      // alternate environments: a token-auth credential serves both, over separate connections
+      device: (() => {
+        let n = 0;
+        return async () => {
+          const environment = n++ % 2 === 0 ? 'production' : 'sandbox';
+          const { token } = await control<{ token: string }>('POST', '/apns/devices', { environment });
+          return { token, environment, sandboxId: token } as SimDevice;
+        };
+      })(),
+    },
+    wns: (() => {
+      // channels belong to the WNS app the last credential was minted for
+      let clientId: string | null = null;
+      return {
+        provider: 'wns' as const,
+        credential: async () => {
+          const app = await control<{ clientId: string; config: Json }>('POST', '/wns/apps', { flow: 'entra' });
+          clientId = app.clientId;
+          return { config: app.config };
+        },
+        device: async () => {
+          if (!clientId) throw new Error('mint a WNS credential first');
+          const ch = await control<{ channelId: string; channelUri: string }>('POST', '/wns/channels', { appClientId: clientId });
+          return { token: ch.channelUri, sandboxId: ch.channelId };
+        },
+      };
+    })(),
+    webpush: {
+      provider: 'webpush',
+      credential: async () => ({ config: await control<Json>('POST', '/webpush/vapid-keys', {}) }),
+      device: async () => {
+        const sub = await control<{ endpoint: string; keys: Json }>('POST', '/webpush/subscriptions', {});
+        return { token: { endpoint: sub.endpoint, keys: sub.keys }, sandboxId: sub.endpoint.split('/').pop() as string };
+      },
+    },
+  };
+}
