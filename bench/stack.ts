@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { sandboxEnv } from '../scripts/lib/sandbox-env';
 import { log, sleep } from './util';
 
 /** Repository root: the nearest folder above this compiled file that holds package.json. */
@@ -103,7 +104,7 @@ async function waitHttp(url: string, what: string, proc: Proc, timeoutMs = 60_00
 /**
  * Spawns the compiled sandbox, api and worker as child processes (so their RSS can be
  * read from /proc), on a schema and queue prefix of their own, pointed at the sandbox
- * exactly as the test harness does (sandboxEnv()).
+ * exactly as the test harness does (scripts/lib/sandbox-env.ts).
  */
 export async function startStack(opts: StackOptions): Promise<BenchStack> {
   mkdirSync(opts.logDir, { recursive: true });
@@ -140,18 +141,8 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
     API_PORT: String(apiPort),
     API_HOST: '127.0.0.1',
     MIGRATE_ON_START: 'true',
-    // as test/support/harness.ts sandboxEnv()
-    SANDBOX_ENABLED: 'true',
-    PROVIDER_EXTRA_CA_FILE: caFile,
-    APNS_PRODUCTION_HOST: 'localhost',
-    APNS_SANDBOX_HOST: 'localhost',
-    APNS_PORT: String(apns),
-    APNS_PRODUCTION_PORT: String(apns),
-    APNS_SANDBOX_PORT: String(apnsSandbox),
-    FCM_BASE_URL: sandboxUrls.fcm,
-    FCM_TOKEN_URL: `${sandboxUrls.fcm}/token`,
-    WNS_LEGACY_TOKEN_URL: `${sandboxUrls.wns}/accesstoken.srf`,
-    WNS_ENTRA_TOKEN_URL: `${sandboxUrls.wns}/{tenant}/oauth2/v2.0/token`,
+    WORKER_OPS_PORT: '0',
+    ...sandboxEnv({ caFile, urls: sandboxUrls, apnsSandboxUrl: `https://localhost:${apnsSandbox}` }),
     ...(opts.workerEnv ?? {}),
   };
   const profArgs = (dir?: string) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-r', join(__dirname, 'exit-on-sigterm.js')] : []);

@@ -94,7 +94,7 @@ for (const backend of QUEUE_BACKENDS) {
     });
 
     it('scales out: two worker processes share the work and deliver each device exactly once', async () => {
-      const second = await startWorker(stack.config);
+      const second = await startWorker(stack.config, { ops: { port: 0, host: '127.0.0.1' } });
       try {
         const app = await appWithDevices(0);
         const tokens = Array.from({ length: 1500 }, () => `${randomBytes(16).toString('base64url').slice(0, 22)}:APA91b${randomBytes(105).toString('base64url')}`);

@@ -5,27 +5,14 @@ import type { Db } from '../../libs/db/src';
 import { createApi } from '../../apps/api/src/api.bootstrap';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.bootstrap';
 import { startSandbox, type RunningSandbox } from '../../apps/sandbox/src/sandbox';
+import { sandboxEnv as sharedSandboxEnv } from '../../scripts/lib/sandbox-env';
 import { TEST_ADMIN_KEY, testConfig, testDatabase } from './test-env';
 
 export const SANDBOX_DIR = join(__dirname, '..', '..', '..', '.data', 'sandbox-test');
 
 /** Environment that points the production provider clients at a running sandbox. */
 export function sandboxEnv(sb: RunningSandbox): Record<string, string> {
-  const port = (p: keyof RunningSandbox['urls']) => new URL(sb.urls[p]).port;
-  const env: Record<string, string> = {
-    SANDBOX_ENABLED: 'true',
-    PROVIDER_EXTRA_CA_FILE: sb.caFile,
-    APNS_PRODUCTION_HOST: 'localhost',
-    APNS_SANDBOX_HOST: 'localhost',
-    APNS_PRODUCTION_PORT: port('apns'),
-    APNS_SANDBOX_PORT: new URL(sb.apnsSandboxUrl).port,
-    FCM_BASE_URL: sb.urls.fcm,
-    FCM_TOKEN_URL: `${sb.urls.fcm}/token`,
-    WNS_LEGACY_TOKEN_URL: `${sb.urls.wns}/accesstoken.srf`,
-    WNS_ENTRA_TOKEN_URL: `${sb.urls.wns}/{tenant}/oauth2/v2.0/token`,
-  };
-  for (const [k, v] of Object.entries(env)) if (v === '0' || v === '') delete env[k];
-  return env;
+  return sharedSandboxEnv(sb);
 }
 
 export interface Stack {
@@ -50,7 +37,9 @@ export async function startStack(backend: 'redis' | 'postgres', overrides: Recor
   const api = await createApi(config);
   await api.listen(0, '127.0.0.1');
   const apiUrl = await api.getUrl();
-  let worker = await startWorker(config);
+  // an ephemeral ops port: several stacks (and a developer's own worker) may run at once
+  const workerOptions = { ops: { port: 0, host: '127.0.0.1' } };
+  let worker = await startWorker(config, workerOptions);
   let workerRunning = true;
   const stack: Stack = {
     config, db, sandbox, api, apiUrl: apiUrl.replace('[::1]', '127.0.0.1'), worker,
@@ -59,7 +48,7 @@ export async function startStack(backend: 'redis' | 'postgres', overrides: Recor
       workerRunning = false;
     },
     async startWorker() {
-      worker = await startWorker(config);
+      worker = await startWorker(config, workerOptions);
       stack.worker = worker;
       workerRunning = true;
     },

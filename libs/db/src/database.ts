@@ -31,9 +31,11 @@ export function createDb(opts: DbOptions): { db: Db; pool: Pool } {
     // every pooled connection works inside the configured schema
     options: `-c search_path=${quoteIdent(opts.schema)}`,
   });
-  pool.on('error', () => {
-    /* idle client errors surface on the next query; never crash the process */
-  });
+  // Connection errors (a restarted or killed server) surface on the next query; an
+  // 'error' event without a listener would crash the process, idle or checked out.
+  const ignore = (): void => undefined;
+  pool.on('error', ignore);
+  pool.on('connect', (client) => client.on('error', ignore));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
 }
 
