@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { createLogger, type AppConfig } from '../../../libs/common/src';
 import { createDb, migrateToLatest } from '../../../libs/db/src';
 import { AppsController } from './apps/apps.controller';
@@ -11,6 +12,8 @@ import { HttpErrorFilter } from './core/http-exception.filter';
 import { createValidationPipe } from './core/validation';
 import { DevicesController } from './devices/devices.controller';
 import { EventsModule } from './events/events.module';
+import { NotificationLogInterceptor } from './logging/notification-log.interceptor';
+import { installRequestIds, REQUEST_ID_HEADER, requestIdFor, requestLogModule } from './logging/request-log';
 import { NotificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
 import { loadOpsConfig, type OpsConfig } from '../../../libs/observability/src';
@@ -28,6 +31,7 @@ class ApiModule {
         NotificationsService,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: NotificationLogInterceptor },
       ],
     };
   }
@@ -44,12 +48,18 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   const metrics: ApiMetrics = createApiMetrics();
   const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: 20 });
   if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true });
+  // Fastify's request id is the one in the logs and in the X-Request-Id answer header
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true, requestIdHeader: false, genReqId: requestIdFor });
+  installRequestIds(adapter.getInstance());
   installHttpMetrics(adapter.getInstance(), metrics.http);
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(CoreModule.forRoot(config, db), OpsModule.forRoot({ metrics, ops })), adapter, {
+  const features = [OpsModule.forRoot({ metrics, ops }), requestLogModule()];
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(CoreModule.forRoot(config, db), ...features), adapter, {
     logger: createLogger('api'),
     abortOnError: false,
   });
+  // from here on Nest's own logs and Logger calls go through nestjs-pino, which adds the
+  // request id to lines logged while a request is handled
+  app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {
@@ -59,7 +69,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', REQUEST_ID_HEADER],
+      exposedHeaders: [REQUEST_ID_HEADER],
       maxAge: 600,
     });
   }

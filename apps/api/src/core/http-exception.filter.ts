@@ -1,5 +1,5 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createLogger } from '../../../../libs/common/src';
 
 const logger = createLogger('http');
@@ -25,7 +25,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       void reply.status(e.statusCode).send({ statusCode: e.statusCode, error: e.code ?? 'Bad Request', message });
       return;
     }
-    logger.error({ msg: 'unhandled error', error: (exception as Error)?.message, stack: (exception as Error)?.stack });
+    const requestId = host.switchToHttp().getRequest<FastifyRequest>().id;
+    logger.error({ msg: 'unhandled error', requestId, error: (exception as Error)?.message, stack: (exception as Error)?.stack });
     void reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }
 }

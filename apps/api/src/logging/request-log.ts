@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LoggerModule } from 'nestjs-pino';
+import type { Level } from 'pino';
+import type { Options } from 'pino-http';
+import { rootLogger } from '../../../../libs/common/src';
+import type { Principal } from '../auth/api-key.guard';
+
+/**
+ * One JSON line per request (pino-http through nestjs-pino): request id, method, path,
+ * route, status, response time, and the app and notification the request was about.
+ * Headers and bodies are never logged, so keys and device tokens cannot leak through
+ * the request line; the shared redaction paths (libs/common logger.ts) are the net
+ * under that.
+ */
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** What a caller's X-Request-Id may be: enough for UUIDs and trace ids, nothing that can break a log line. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Fastify's genReqId: the caller's X-Request-Id when it is sane (one id across services), else a UUID. */
+export function requestIdFor(raw: IncomingMessage): string {
+  const header = raw.headers[REQUEST_ID_HEADER];
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+const FASTIFY_REQUEST = Symbol('pgw.fastifyRequest');
+const LOG_FIELDS = Symbol('pgw.requestLogFields');
+
+interface RequestLogFields {
+  notificationId?: string;
+}
+type LinkedRaw = IncomingMessage & { [FASTIFY_REQUEST]?: FastifyRequest };
+type AnnotatedRequest = FastifyRequest & { principal?: Principal; [LOG_FIELDS]?: RequestLogFields };
+
+/**
+ * pino-http runs as middleware and only sees Node's request; the principal (set by
+ * ApiKeyGuard), the route and the fields below live on Fastify's. This hook links the
+ * two, and answers every request with its id.
+ */
+export function installRequestIds(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    (request.raw as LinkedRaw)[FASTIFY_REQUEST] = request;
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+}
+
+/** Adds fields to the request's log line (read when the response is finished). */
+export function annotateRequestLog(request: FastifyRequest, fields: RequestLogFields): void {
+  const r = request as AnnotatedRequest;
+  r[LOG_FIELDS] = { ...r[LOG_FIELDS], ...fields };
+}
+
+const fastifyRequest = (raw: IncomingMessage) => (raw as LinkedRaw)[FASTIFY_REQUEST] as AnnotatedRequest | undefined;
+/** The path without the query string: queries are caller input and stay out of the logs. */
+const pathOf = (raw: IncomingMessage) => (raw.url ?? '').split('?', 1)[0];
+const isProbe = (path: string) => path === '/metrics' || path === '/health' || path.startsWith('/health/');
+
+function contextFields(raw: IncomingMessage): Record<string, string> {
+  const r = fastifyRequest(raw);
+  const principal = r?.principal;
+  const notificationId = r?.[LOG_FIELDS]?.notificationId;
+  return {
+    ...(principal?.kind === 'app' ? { appId: principal.appId } : {}),
+    ...(notificationId ? { notificationId } : {}),
+  };
+}
+
+function lineFields(raw: IncomingMessage, res: ServerResponse, responseTime: number) {
+  const route = fastifyRequest(raw)?.routeOptions.url;
+  return { method: raw.method, path: pathOf(raw), ...(route ? { route } : {}), statusCode: res.statusCode, responseTime };
+}
+
+function levelFor(raw: IncomingMessage, res: ServerResponse, err?: Error): Level {
+  if (err || res.statusCode >= 500) return 'error';
+  if (res.statusCode >= 400) return 'warn';
+  // load balancers and Prometheus call these every few seconds: visible at LOG_LEVEL=debug
+  return isProbe(pathOf(raw)) ? 'debug' : 'info';
+}
+
+export function requestLogOptions(): Options {
+  return {
+    logger: rootLogger(),
+    genReqId: (raw) => fastifyRequest(raw)?.id ?? requestIdFor(raw),
+    customAttributeKeys: { reqId: 'requestId' },
+    // lines logged during a request carry its id only; the request line carries the rest
+    quietReqLogger: true,
+    quietResLogger: true,
+    // pino-http still binds a `req` to a child logger it then leaves unused; bound that
+    // to what the line has anyway, so headers are never serialized
+    serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?', 1)[0] }) },
+    customProps: (raw) => contextFields(raw),
+    customLogLevel: levelFor,
+    customSuccessObject: (raw, res, val: { responseTime: number }) => lineFields(raw, res, val.responseTime),
+    customErrorObject: (raw, res, err, val: { responseTime: number }) => ({
+      ...lineFields(raw, res, val.responseTime),
+      // pino-http's own "failed with status code 500" says nothing the status does not
+      ...(res.statusCode >= 500 && err.message.startsWith('failed with status code') ? {} : { error: err.message }),
+    }),
+  };
+}
+
+/**
+ * nestjs-pino keeps one pino-http instance per process, built from the first options it
+ * is given; these options hold no per-application state, so every API in a process
+ * (tests start several) logs the same way. Its default route pattern (`{/*splat}`)
+ * matches no request on Nest 12.5 with Fastify, hence the explicit one.
+ */
+export function requestLogModule(): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: requestLogOptions(),
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+  });
+}
