@@ -17,8 +17,12 @@ describe('API: auth, validation, isolation, idempotency, scheduling', () => {
   const rowCount = async (table: 'notifications' | 'devices' | 'idempotency_keys') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(stack.db)).rows[0].n);
   const fanoutJobs = async () => {
-    const c = await stack.worker.queues.queue(QueueName.Fanout).getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
-    return Object.values(c).reduce((x, y) => x + y, 0);
+    let n = 0;
+    for (const q of [QueueName.Fanout, QueueName.Direct]) {
+      const c = await stack.worker.queues.queue(q).getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
+      n += Object.values(c).reduce((x, y) => x + y, 0);
+    }
+    return n;
   };
 
   before(async () => {

@@ -5,7 +5,8 @@ import { createApi } from '../apps/api/src/api.bootstrap';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.bootstrap';
 import { waitFor } from './support/harness';
 import { TcpProxy } from './support/tcp-proxy';
-import { QUEUE_BACKENDS, TEST_DATABASE_URL, TEST_REDIS_URL, testConfig, testDatabase } from './support/test-env';
+import type { Db } from '../libs/db/src';
+import { QUEUE_BACKENDS, TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL, testConfig, testDatabase } from './support/test-env';
 
 // PostgreSQL and Redis are shared with other suites: this one never stops them, it
 // reaches them through proxies it can cut.
@@ -17,6 +18,7 @@ describe(`readiness follows PostgreSQL and the queue backend (${backend})`, () =
   let api: NestFastifyApplication;
   let worker: RunningWorker;
   let drop: () => Promise<void>;
+  let db: Db;
   let urls: string[];
 
   before(async () => {
@@ -29,7 +31,7 @@ describe(`readiness follows PostgreSQL and the queue backend (${backend})`, () =
       overrides.REDIS_URL = r.url;
     }
     const config = testConfig(overrides, backend);
-    ({ drop } = await testDatabase(config));
+    ({ drop, db } = await testDatabase(config));
     api = await createApi(config, { ops: { metricsToken: null, workerOpsPort: null, workerOpsHost: '127.0.0.1' } });
     await api.listen(0, '127.0.0.1');
     worker = await startWorker(config, { ops: { port: 0, host: '127.0.0.1' } });
@@ -65,10 +67,7 @@ describe(`readiness follows PostgreSQL and the queue backend (${backend})`, () =
 
   it('answers 503 while PostgreSQL is unreachable, and recovers', async () => {
     await pg.cut();
-    // Let the pools see their idle connections die before the next query. A query that
-    // picks a dying idle connection crashes the process today: node-postgres emits
-    // 'error' on a checked-out client and libs/db attaches no listener to those.
-    await new Promise((r) => setTimeout(r, 300));
+    // no pause: a query on a connection that is dying must fail that query, not crash the process
     const down = await until('503 with the database down', (rs) => rs.every((r) => r.status === 503 && r.database === 'down'));
     if (backend === 'redis') for (const r of down) assert.equal(r.queue, 'up', 'Redis still answers');
     for (const u of urls) assert.equal((await fetch(`${u}/health/live`)).status, 200, 'liveness does not depend on PostgreSQL');
@@ -80,6 +79,15 @@ describe(`readiness follows PostgreSQL and the queue backend (${backend})`, () =
     await redis?.cut();
     const down = await until('503 with the queue down', (rs) => rs.every((r) => r.status === 503 && r.queue === 'down'));
     for (const r of down) assert.equal(r.database, 'up');
+    // a send is refused at once and leaves no row behind
+    const key = (await (await fetch(`${urls[0]}/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'down' }) })).json()) as { id: string; keys: Array<{ key: string }> };
+    const started = Date.now();
+    const sent = await fetch(`${urls[0]}/v1/notifications`, { method: 'POST', headers: { authorization: `Bearer ${key.keys[0].key}`, 'content-type': 'application/json' }, body: JSON.stringify({ targets: { all: true }, title: 'x' }), signal: AbortSignal.timeout(5000) });
+    assert.equal(sent.status, 503, await sent.clone().text());
+    assert.ok(Date.now() - started < 5000, 'answered without waiting for Redis to come back');
+    assert.match(((await sent.json()) as { message: string }).message, /nothing was accepted/);
+    const rows = await db.selectFrom('notifications').select('id').where('app_id', '=', key.id).execute();
+    assert.deepEqual(rows, [], 'the refused send left no row');
     await redis?.restore();
     await until('ready again', (rs) => rs.every((r) => r.status === 200));
   });

@@ -43,12 +43,20 @@ export class DeliveryProcessor {
   }
 
   async process(job: Job<DeliverBatchJobData>): Promise<BatchSummary> {
-    const data = job.data;
+    return this.deliver(job.data, { rerun: (job.attemptsStarted ?? 1) > 1 || job.stalledCounter > 0, complete: true });
+  }
+
+  /**
+   * One batch, from a delivery job or inline from the direct path. `rerun`: an earlier
+   * run of the same work may have sent some devices; `complete`: try to complete the
+   * notification afterwards (the direct path does that itself, once its fan-out is recorded).
+   */
+  async deliver(data: DeliverBatchJobData, opts: { rerun: boolean; complete: boolean }): Promise<BatchSummary> {
     const { appId, notificationId, notification: n } = data;
     const summary: BatchSummary = { delivered: 0, invalid: 0, failed: 0, expired: 0, retrying: 0 };
     let devices = data.devices;
     // A re-run (worker crash, stalled job) must not resend what already has an outcome.
-    if ((job.attemptsStarted ?? 1) > 1 || job.stalledCounter > 0) {
+    if (opts.rerun) {
       const done = await this.d.notifications.alreadyFinal(notificationId, devices.map((x) => x.id));
       devices = devices.filter((x) => !done.has(x.id));
     }
@@ -63,7 +71,7 @@ export class DeliveryProcessor {
       summary.expired = devices.length;
       await this.d.notifications.recordOutcomes(appId, notificationId, rows);
       this.d.observers.emit('batchCompleted', { appId, notificationId, provider: data.provider, rows, providerLatencyMs: 0, acceptedAt: n.acceptedAt });
-      await this.complete(appId, notificationId);
+      if (opts.complete) await this.complete(appId, notificationId);
       return summary;
     }
 
@@ -141,7 +149,7 @@ export class DeliveryProcessor {
       this.d.observers.emit('credentialAlarm', { appId, credentialId: cred.id, provider: data.provider, reason: alarm });
       this.credCache.delete(cred.id);
     }
-    if (!pending.length) await this.complete(appId, notificationId);
+    if (!pending.length && opts.complete) await this.complete(appId, notificationId);
     this.d.logger.log({
       msg: 'batch delivered', appId, notificationId, provider: data.provider, attempt: attempts, ...summary,
       ...(pending.length ? { retryInMs: delay, firstPending: redactToken(pending[0].token) } : {}),

@@ -20,8 +20,8 @@ export interface PipelineObserver {
   devicesInvalidated?(e: { appId: string; provider: ProviderName; devices: Array<{ deviceId: string; reason: string }> }): void | Promise<void>;
   /** A credential raised an alarm (misconfigured, revoked, wrong app). */
   credentialAlarm?(e: { appId: string; credentialId: string; provider: ProviderName; reason: string }): void | Promise<void>;
-  /** The fan-out enqueued another page. */
-  fanoutProgress?(e: { appId: string; notificationId: string; enqueued: number }): void | Promise<void>;
+  /** The fan-out enqueued another page: `added` devices, `enqueued` so far for this notification. */
+  fanoutProgress?(e: { appId: string; notificationId: string; added: number; enqueued: number }): void | Promise<void>;
   /** The notification reached a final status (exactly once). */
   notificationCompleted?(e: { appId: string; notification: NotificationView }): void | Promise<void>;
 }

@@ -45,7 +45,8 @@ export interface StartWorkerOptions {
 
 export async function startWorker(config: AppConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = createLogger('worker');
-  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 4 });
+  // delivery and direct jobs share the pool; a short wait for a connection is cheaper than more of them
+  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 12 });
   if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
   const queues = new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix });
   const providers = createProviders(createProviderContext(config, logger));
@@ -68,11 +69,13 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   registerQueueDepth(metrics, queues, ALL_QUEUES);
   const events = startEventPipeline({ config, logger, db, queues });
   observerList.push(events.observer);
-  const fanout = new FanoutProcessor({ config, logger, queues, observers, ...repos });
   const delivery = new DeliveryProcessor({ config, logger, queues, providers, observers, ...repos });
+  const fanout = new FanoutProcessor({ config, logger, queues, observers, ...repos });
+  const direct = new FanoutProcessor({ config, logger, queues, observers, ...repos }, (data, o) => delivery.deliver(data, { ...o, complete: false }));
 
   const routing: Partial<Record<QueueName, Record<string, Handler>>> = {
     [QueueName.Fanout]: { [JobName.FanoutNotification]: (j) => fanout.process(j as Job<FanoutJobData>) },
+    [QueueName.Direct]: { [JobName.FanoutNotification]: (j) => direct.process(j as Job<FanoutJobData>) },
   };
   for (const p of PROVIDERS) {
     routing[DELIVERY_QUEUES[p]] = { [JobName.DeliverBatch]: (j) => delivery.process(j as Job<DeliverBatchJobData>) };
@@ -82,6 +85,11 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     if (Object.keys(routing[q] ?? {}).length === 0) throw new Error(`queue ${q} has no handler`);
   }
 
+  const CONCURRENCY: Partial<Record<QueueName, number>> = {
+    [QueueName.Fanout]: config.fanoutConcurrency,
+    [QueueName.Direct]: config.directConcurrency,
+    [QueueName.Webhooks]: config.webhooks.concurrency,
+  };
   const workers: Worker[] = ALL_QUEUES.map((name) => {
     const handlers = routing[name] as Record<string, Handler>;
     const w = queues.worker(
@@ -92,7 +100,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
         return handler(job);
       },
       {
-        concurrency: name === QueueName.Fanout ? config.fanoutConcurrency : name === QueueName.Webhooks ? config.webhooks.concurrency : config.deliveryConcurrency,
+        concurrency: CONCURRENCY[name] ?? config.deliveryConcurrency,
         lockDuration: 60_000,
         maxStalledCount: 3,
       },

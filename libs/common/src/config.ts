@@ -29,6 +29,10 @@ export interface AppConfig {
   deliveryBatchSize: number;
   deliveryConcurrency: number;
   fanoutConcurrency: number;
+  /** Notifications with at most this many explicit targets (device ids + tokens) skip the fan-out queue. */
+  directMaxTargets: number;
+  /** Small notifications (the direct queue) one worker process resolves and sends at once. */
+  directConcurrency: number;
   retryMaxAttempts: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
@@ -159,6 +163,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     deliveryBatchSize: int(env, 'DELIVERY_BATCH_SIZE', 500, 1, 5000),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 256),
     fanoutConcurrency: int(env, 'FANOUT_CONCURRENCY', 2, 1, 64),
+    directMaxTargets: int(env, 'DIRECT_MAX_TARGETS', 100, 0, 1000),
+    directConcurrency: int(env, 'DIRECT_CONCURRENCY', 32, 1, 256),
     retryMaxAttempts: int(env, 'RETRY_MAX_ATTEMPTS', 5, 1, 50),
     retryBaseDelayMs: int(env, 'RETRY_BASE_DELAY_MS', 1000, 1),
     retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', 300_000, 1),

@@ -45,8 +45,8 @@ export interface WebhookJobData {
 
 /** Every job the system knows, as {queue, name, data}: no payload is `any`. */
 export type JobSpec =
-  | { queue: typeof QueueName.Fanout; name: typeof JobName.FanoutNotification; data: FanoutJobData }
-  | { queue: Exclude<QueueName, typeof QueueName.Fanout | typeof QueueName.Webhooks>; name: typeof JobName.DeliverBatch; data: DeliverBatchJobData }
+  | { queue: typeof QueueName.Fanout | typeof QueueName.Direct; name: typeof JobName.FanoutNotification; data: FanoutJobData }
+  | { queue: Exclude<QueueName, typeof QueueName.Fanout | typeof QueueName.Direct | typeof QueueName.Webhooks>; name: typeof JobName.DeliverBatch; data: DeliverBatchJobData }
   | { queue: typeof QueueName.Webhooks; name: typeof JobName.WebhookDeliver; data: WebhookJobData };
 
 export type JobDataOf<N extends JobName> = Extract<JobSpec, { name: N }>['data'];

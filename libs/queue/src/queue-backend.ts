@@ -16,6 +16,12 @@ export interface QueueBackendOptions {
   databaseUrl: string;
   /** Redis key prefix, or (on PostgreSQL) the schema the queue tables live in. */
   prefix: string;
+  /**
+   * Producers fail at once while Redis is away instead of waiting for it (the API: a
+   * send is answered 503 and leaves nothing behind). Workers leave it off: a job that
+   * enqueues follow-up work waits out a short Redis restart rather than failing halfway.
+   */
+  failFast?: boolean;
 }
 
 /**
@@ -63,7 +69,8 @@ export class QueueFactory {
         removeOnFail: { age: 7 * 24 * 3600 },
       };
       if (this.kind === 'redis') {
-        q = new Queue(name, { connection: this.redisConnection(), prefix: this.opts.prefix, defaultJobOptions: defaults });
+        const connection = { ...this.redisConnection(), ...(this.opts.failFast ? { enableOfflineQueue: false } : {}) };
+        q = new Queue(name, { connection, prefix: this.opts.prefix, defaultJobOptions: defaults });
       } else {
         q = new this.pg.Queue(name, { connection: this.pgConnection(true), defaultJobOptions: defaults }) as unknown as Queue;
       }

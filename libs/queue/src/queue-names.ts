@@ -6,6 +6,8 @@ import type { ProviderName } from '../../providers/src/canonical';
  */
 export const QueueName = Object.freeze({
   Fanout: 'fanout',
+  /** Notifications with a few explicit targets: resolved and sent in one job, no fan-out hop. */
+  Direct: 'direct',
   DeliverApns: 'deliver-apns',
   DeliverFcm: 'deliver-fcm',
   DeliverWns: 'deliver-wns',

@@ -32,7 +32,7 @@ export class CoreModule implements OnApplicationShutdown {
       { provide: CredentialRepository, useFactory: () => new CredentialRepository(db, new SecretBox(config.masterKey)) },
       {
         provide: QueueFactory,
-        useFactory: () => new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix }),
+        useFactory: () => new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix, failFast: true }),
       },
       { provide: PROVIDERS_MAP, useFactory: () => createProviders(createProviderContext(config, createLogger('providers'))) },
     ];

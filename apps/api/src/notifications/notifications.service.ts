@@ -6,7 +6,8 @@ import type { AppConfig } from '../../../../libs/common/src';
 import { CredentialRepository, IdempotencyRepository, NotificationRepository, type Db } from '../../../../libs/db/src';
 import type { ProviderName } from '../../../../libs/providers/src/canonical';
 import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
-import { JobName, QueueFactory, QueueName, type FanoutJobData } from '../../../../libs/queue/src';
+import { QueueFactory, QueueName } from '../../../../libs/queue/src';
+import { AcceptWriter, EnqueueFailed } from './accept-writer';
 import { CONFIG, DB, PROVIDERS_MAP } from '../core/tokens';
 import { flattenErrors, validationException, validationOptions, type FieldProblem } from '../core/validation';
 import { buildNotification, type BuiltNotification } from './notification-builder';
@@ -22,14 +23,17 @@ export interface Accepted {
 const CONFIGURED_CACHE_MS = 10_000;
 
 /**
- * Accepting a send: validate, build the canonical notification, write its row (and the
- * Idempotency-Key record) in one transaction, then enqueue the fan-out job. If the
- * enqueue fails the row is removed again, so a rejected request leaves nothing behind.
- * No provider I/O and no audience expansion happen here.
+ * Accepting a send: validate, build the canonical notification, write its row (with
+ * the Idempotency-Key record in the same transaction when there is one), then enqueue
+ * its job (fan-out, or direct for a few explicit targets). Rows and jobs of concurrent
+ * requests are written together (AcceptWriter). If the enqueue fails the row is removed
+ * again, so a rejected request leaves nothing behind. No provider I/O and no audience
+ * expansion happen here.
  */
 @Injectable()
 export class NotificationsService {
   private readonly configured = new Map<string, { at: number; set: Set<ProviderName> }>();
+  private readonly writer: AcceptWriter;
 
   constructor(
     @Inject(CONFIG) private readonly config: AppConfig,
@@ -39,7 +43,9 @@ export class NotificationsService {
     private readonly notifications: NotificationRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly queues: QueueFactory,
-  ) {}
+  ) {
+    this.writer = new AcceptWriter(db, queues, config.directMaxTargets);
+  }
 
   /** Providers the app has credentials for: the services a notification can reach. */
   private async configuredProviders(appId: string): Promise<Set<ProviderName>> {
@@ -126,44 +132,38 @@ export class NotificationsService {
       sendAt: b.sendAt?.toISOString() ?? null,
       acceptedAt: new Date(b.notification.acceptedAt).toISOString(),
     }));
+    if (!idem) {
+      await this.writer.write(appId, list).catch((err) => {
+        throw err instanceof EnqueueFailed ? this.queueDown(err) : err;
+      });
+      return accepted;
+    }
+    // With an Idempotency-Key the row and the key are written in one transaction.
     const raced = await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('notifications').values(list.map((b) => ({
-        id: b.notification.id,
-        app_id: appId,
-        status: 'queued' as const,
-        payload: JSON.stringify(b.notification),
-        targets: JSON.stringify(b.targets),
-        send_at: b.sendAt,
-        expires_at: b.notification.expiresAt ? new Date(b.notification.expiresAt) : null,
-        started_at: null,
-        completed_at: null,
-        fanout_cursor: null,
-      }))).execute();
-      if (idem && !(await new IdempotencyRepository(trx).save(appId, idem.key, idem.hash, 202, idem.wrap(accepted) as object))) {
-        return true; // a concurrent request with the same key won: roll back and replay its answer
-      }
-      return false;
+      await new AcceptWriter(trx, this.queues, 0).insert([{ appId, list }]);
+      return !(await new IdempotencyRepository(trx).save(appId, idem.key, idem.hash, 202, idem.wrap(accepted) as object));
     }).catch((err) => {
       if (err && (err as { code?: string }).code === '23505') return true;
       throw err;
     });
-    if (raced && idem) {
+    if (raced) {
+      // a concurrent request with the same key won: its answer is replayed
       const r = await this.replay(appId, idem.key, idem.hash);
       if (r) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: 'a request with this Idempotency-Key is being processed; retry', replay: r.body });
     }
     try {
-      await this.queues.queue<FanoutJobData>(QueueName.Fanout).addBulk(list.map((b) => ({
-        name: JobName.FanoutNotification,
-        data: { notificationId: b.notification.id, appId },
-        opts: { jobId: b.notification.id, delay: b.sendAt ? Math.max(0, b.sendAt.getTime() - Date.now()) : undefined, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
-      })));
+      await this.writer.enqueue([{ appId, list }]);
     } catch (err) {
       const ids = list.map((b) => b.notification.id);
       await this.db.deleteFrom('notifications').where('app_id', '=', appId).where('id', 'in', ids).execute();
-      if (idem) await this.db.deleteFrom('idempotency_keys').where('app_id', '=', appId).where('key', '=', idem.key).execute();
-      throw new ServiceUnavailableException(`queue backend unavailable, nothing was accepted: ${(err as Error).message}`);
+      await this.db.deleteFrom('idempotency_keys').where('app_id', '=', appId).where('key', '=', idem.key).execute();
+      throw this.queueDown(err as Error);
     }
     return accepted;
+  }
+
+  private queueDown(err: Error): ServiceUnavailableException {
+    return new ServiceUnavailableException(`queue backend unavailable, nothing was accepted: ${err.message}`);
   }
 
   async get(appId: string, id: string) {
@@ -179,8 +179,10 @@ export class NotificationsService {
       if (!n) throw new NotFoundException('notification not found');
       throw new ConflictException(`notification is ${n.status}; only a queued notification can be cancelled`);
     }
-    const job = await this.queues.queue(QueueName.Fanout).getJob(id);
-    await job?.remove().catch(() => undefined); // if it is running right now, the fan-out sees "cancelled" and stops
+    for (const queue of [QueueName.Fanout, QueueName.Direct]) {
+      const job = await this.queues.queue(queue).getJob(id);
+      await job?.remove().catch(() => undefined); // if it is running right now, the fan-out sees "cancelled" and stops
+    }
     return this.get(appId, id);
   }
 }

@@ -35,7 +35,7 @@ export class MetricsObserver implements PipelineObserver {
   }
 
   fanoutProgress(e: Parameters<NonNullable<PipelineObserver['fanoutProgress']>>[0]): void {
-    this.m.fanoutDevices.inc(e.enqueued);
+    this.m.fanoutDevices.inc(e.added);
   }
 
   notificationCompleted(e: Parameters<NonNullable<PipelineObserver['notificationCompleted']>>[0]): void {

@@ -109,6 +109,19 @@ export class CredentialRepository {
   }
 
   /** Ids and environments of an app's credentials for one provider, oldest first. */
+  /** Every credential's route of an app, by provider, oldest first (one query for a fan-out). */
+  async routesByProvider(appId: string): Promise<Map<ProviderName, Array<{ id: string; environment: string | null }>>> {
+    const rows = await this.db.selectFrom('credentials').select(['id', 'provider', 'environment'])
+      .where('app_id', '=', appId).orderBy('created_at').execute();
+    const out = new Map<ProviderName, Array<{ id: string; environment: string | null }>>();
+    for (const r of rows) {
+      const list = out.get(r.provider as ProviderName) ?? [];
+      list.push({ id: r.id, environment: r.environment });
+      out.set(r.provider as ProviderName, list);
+    }
+    return out;
+  }
+
   async routes(appId: string, provider: ProviderName) {
     return this.db
       .selectFrom('credentials')

@@ -75,11 +75,14 @@ export class NotificationRepository {
     return this.db.selectFrom('notifications').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
   }
 
-  /** queued → sending; false when it was cancelled (or already started) meanwhile. */
-  async start(appId: string, id: string): Promise<boolean> {
-    const r = await this.db.updateTable('notifications').set({ status: 'sending', started_at: new Date() })
-      .where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'queued').executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  /**
+   * queued → sending, returning the row; a row that is not queued (cancelled, or
+   * started by an earlier run of the job) is returned as it is; undefined when gone.
+   */
+  async startForWorker(appId: string, id: string) {
+    const started = await this.db.updateTable('notifications').set({ status: 'sending', started_at: new Date() })
+      .where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'queued').returningAll().executeTakeFirst();
+    return started ?? this.getForWorker(appId, id);
   }
 
   /** Cancels a notification that has not started. */
@@ -93,9 +96,9 @@ export class NotificationRepository {
    * Records one fan-out page as enqueued. Conditional on the previous cursor, so a
    * fan-out that resumes after a crash never counts a page twice.
    */
-  async advanceFanout(appId: string, id: string, prevCursor: string | null, nextCursor: string, added: number): Promise<boolean> {
+  async advanceFanout(appId: string, id: string, prevCursor: string | null, nextCursor: string, added: number, last = false): Promise<boolean> {
     const r = await this.db.updateTable('notifications')
-      .set((eb) => ({ targeted: eb('targeted', '+', added), fanout_cursor: nextCursor }))
+      .set((eb) => ({ targeted: eb('targeted', '+', added), fanout_cursor: nextCursor, ...(last ? { fanout_done: true } : {}) }))
       .where('app_id', '=', appId).where('id', '=', id)
       .where(prevCursor === null ? sql<boolean>`fanout_cursor IS NULL` : sql<boolean>`fanout_cursor = ${prevCursor}::uuid`)
       .executeTakeFirst();
