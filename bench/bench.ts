@@ -104,6 +104,7 @@ async function main(): Promise<void> {
       results.notes.push(`Unicast: provider ${p}, one device per request from a pool of ${Math.min(2000, app.devices.length)}, queue backend ${o.redisUrl ? 'Redis' : 'PostgreSQL'}.`);
       await unicastStep(stack, app, 100, 2, 2000); // warm-up, not reported
       for (const rate of o.rates) results.unicast.push(await unicastStep(stack, app, rate, o.duration, 2000));
+      if (o.profile) await unicastProfile(o, stack, app, results);
     }
     if (o.scenario === 'baselines' || o.scenario === 'all' || (o.scenario === 'fanout' && list.includes('webpush'))) {
       for (let i = 0; i < o.runs; i++) {
@@ -183,6 +184,28 @@ async function profileRun(o: Opts, stack: BenchStack, list: ProviderName[], prov
   }
   profile.note = 'Redis commandstats are a diff of the whole server (other test suites may run concurrently). pg_stat_statements is not loaded on this server (shared_preload_libraries is empty), so no per-statement PostgreSQL figures.';
   results.profile = profile;
+}
+
+/** One more unicast step (the lowest rate asked for) with api and worker under --cpu-prof. */
+async function unicastProfile(o: Opts, stack: BenchStack, app: BenchApp, results: BenchResults): Promise<void> {
+  const base = join(o.out, 'profiles', `unicast-${Date.now()}`);
+  const dirs = { api: join(base, 'api'), worker: join(base, 'worker') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  await stack.restartApi({ cpuProfDir: dirs.api });
+  await stack.restartWorker({ cpuProfDir: dirs.worker });
+  const rate = Math.min(...o.rates);
+  const step = await unicastStep(stack, app, rate, o.duration, 2000);
+  await stack.restartApi(); // each writes its profile on exit
+  await stack.restartWorker();
+  const profile = (results.profile ?? {}) as Record<string, unknown>;
+  profile.unicast = {
+    step: { targetRate: rate, acceptedPerSecond: step.acceptedPerSecond, apiP99Ms: step.apiP99Ms, acceptToDeliveryP99Ms: step.acceptToDeliveryP99Ms },
+    apiTopSelf: summariseCpuProfile(dirs.api, 15), apiByArea: cpuProfileByArea(dirs.api),
+    workerTopSelf: summariseCpuProfile(dirs.worker, 15), workerByArea: cpuProfileByArea(dirs.worker),
+  };
+  results.profile = profile;
+  log(`profile unicast: ${JSON.stringify(profile.unicast)}`);
+  if (process.env.BENCH_KEEP_PROFILES !== 'true') rmSync(base, { recursive: true, force: true });
 }
 
 main().catch((e: Error) => {
