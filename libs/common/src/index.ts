@@ -4,3 +4,4 @@ export * from './url-guard';
 export * from './redact';
 export * from './ids';
 export * from './logger';
+export * from './tls-trust';

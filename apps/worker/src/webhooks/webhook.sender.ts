@@ -1,7 +1,6 @@
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
-import { guardedLookup } from '../../../../libs/common/src';
+import { guardedLookup, trustOptions } from '../../../../libs/common/src';
 import type { WebhookTarget } from '../../../../libs/db/src';
 import { signatureHeader, WebhookHeaders } from './webhook.signature';
 
@@ -26,7 +25,7 @@ export class WebhookSender {
       maxSockets: 64,
       lookup: guardedLookup(opts.sandboxEnabled) as unknown as https.AgentOptions['lookup'],
       // the sandbox CA is trusted for webhooks only while the sandbox is enabled (local receivers in tests and dev)
-      ca: opts.sandboxEnabled && opts.extraCa ? [...rootCertificates, opts.extraCa] : undefined,
+      ...trustOptions(opts.sandboxEnabled ? opts.extraCa : null),
     });
   }
 

@@ -1,7 +1,6 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
-import { guardedLookup } from '../../../common/src';
+import { guardedLookup, trustOptions } from '../../../common/src';
 import { AccessTokenSource, type FormPost } from './fcm.auth';
 import type { ServiceAccount } from './fcm.credentials';
 
@@ -31,9 +30,7 @@ export interface ClientOptions {
   requestTimeoutMs: number;
 }
 
-function trust(extraCa: string | null): string[] | undefined {
-  return extraCa ? [...rootCertificates, extraCa] : undefined;
-}
+
 
 /**
  * One long-lived HTTP/2 session to an origin, at most `maxConcurrentStreams` requests
@@ -79,7 +76,7 @@ export class Http2Origin {
   private connect(): ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
     if (this.closed) throw new FcmTransportError('client closed', 'ERR_CLIENT_CLOSED');
-    const s = http2.connect(this.origin, { ca: trust(this.opts.extraCa) });
+    const s = http2.connect(this.origin, trustOptions(this.opts.extraCa));
     const drop = (): void => {
       if (this.session === s) this.session = null;
     };
@@ -145,7 +142,7 @@ export function httpsFormPost(opts: { extraCa: string | null; timeoutMs: number;
   const agent = new https.Agent({
     keepAlive: true,
     maxSockets: 4,
-    ca: trust(opts.extraCa),
+    ...trustOptions(opts.extraCa),
     // the token URL can come from an uploaded credential: never dial private addresses
     ...(opts.guardLookup ? { lookup: guardedLookup(opts.sandboxEnabled) as unknown as https.AgentOptions['lookup'] } : {}),
   });

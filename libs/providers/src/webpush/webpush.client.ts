@@ -1,6 +1,5 @@
 import { Agent, request } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import { guardedLookup } from '../../../common/src';
+import { guardedLookup, trustOptions } from '../../../common/src';
 import type { PushAnswer } from './webpush.classifier';
 
 export interface WebpushTransportOptions {
@@ -30,12 +29,10 @@ const IDLE_SOCKET_MS = 60_000;
  */
 export class WebpushTransport {
   private readonly agents = new Map<string, Agent>();
-  private readonly ca: string[] | undefined;
   private readonly timeoutMs: number;
   private closed = false;
 
   constructor(private readonly opts: WebpushTransportOptions) {
-    this.ca = opts.extraCa ? [...rootCertificates, opts.extraCa] : undefined;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
@@ -49,7 +46,7 @@ export class WebpushTransport {
         timeout: IDLE_SOCKET_MS,
         scheduling: 'lifo',
         lookup: guardedLookup(this.opts.sandboxEnabled),
-        ...(this.ca ? { ca: this.ca } : {}),
+        ...trustOptions(this.opts.extraCa),
       });
       this.agents.set(origin, agent);
     }

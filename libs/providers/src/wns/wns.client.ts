@@ -1,6 +1,5 @@
 import { Agent, request } from 'node:https';
-import { rootCertificates } from 'node:tls';
-import { guardedLookup } from '../../../common/src';
+import { guardedLookup, trustOptions } from '../../../common/src';
 import type { WnsAnswer } from './wns.classifier';
 import type { WnsSecret } from './wns.credentials';
 import { tokenUrlFor, WnsTokenSource, type TokenUrls } from './wns.auth';
@@ -33,16 +32,16 @@ export class WnsClient {
   private closed = false;
 
   constructor(secret: WnsSecret, opts: WnsClientOptions) {
-    const ca = opts.extraCa ? [...rootCertificates, opts.extraCa] : undefined;
+    const trust = trustOptions(opts.extraCa);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.channelAgent = new Agent({
       keepAlive: true,
       maxSockets: opts.maxSockets,
-      ca,
+      ...trust,
       lookup: guardedLookup(opts.sandboxEnabled),
     });
     // The token URL is operator configuration, not client input: no address guard.
-    this.tokenAgent = new Agent({ keepAlive: true, maxSockets: 2, ca });
+    this.tokenAgent = new Agent({ keepAlive: true, maxSockets: 2, ...trust });
     this.tokens = new WnsTokenSource(secret, tokenUrlFor(secret, opts), this.tokenAgent, this.timeoutMs);
   }
 
