@@ -51,6 +51,8 @@ function args() {
     rates: get('rates', '250,1000,2500,5000').split(',').map(Number),
     duration: Number(get('duration', '8')),
     unicastProvider: get('unicast-provider', ''),
+    /** Rates run again with the worker frozen (SIGSTOP): what the API accepts on its own. */
+    acceptRates: get('accept-rates', '').split(',').filter(Boolean).map(Number),
     profile: has('profile'),
     timeoutS: Number(get('timeout', String(Math.max(120, Math.ceil(devices / 200))))),
     out: get('out', join(ROOT, 'bench', 'results')),
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
       results.notes.push(`Unicast: provider ${p}, one device per request from a pool of ${Math.min(2000, app.devices.length)}, queue backend ${o.redisUrl ? 'Redis' : 'PostgreSQL'}.`);
       await unicastStep(stack, app, 100, 2, 2000); // warm-up, not reported
       for (const rate of o.rates) results.unicast.push(await unicastStep(stack, app, rate, o.duration, 2000));
+      for (const rate of o.acceptRates) results.unicast.push(await unicastStep(stack, app, rate, o.duration, 2000, { pauseWorker: true }));
       if (o.profile) await unicastProfile(o, stack, app, results);
     }
     if (o.scenario === 'baselines' || o.scenario === 'all' || (o.scenario === 'fanout' && list.includes('webpush'))) {

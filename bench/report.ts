@@ -89,7 +89,7 @@ export function unicastTable(steps: UnicastStep[]): string {
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   for (const s of steps) {
-    lines.push(`| ${s.targetRate} | ${s.durationS} | ${s.acceptedPerSecond} | ${s.apiP50Ms} | ${s.apiP99Ms} | ${s.apiMaxMs} | ${s.acceptToDeliveryP50Ms} | ${s.acceptToDeliveryP99Ms} | ${s.deliveryMatched}/${s.accepted} | ${JSON.stringify(s.errors)} | ${s.rssPeakMb.api} / ${s.rssPeakMb.worker} | ${s.load} |`);
+    lines.push(`| ${s.targetRate}${s.workerPaused ? ' (worker paused)' : ''} | ${s.durationS} | ${s.acceptedPerSecond} | ${s.apiP50Ms} | ${s.apiP99Ms} | ${s.apiMaxMs} | ${s.workerPaused ? '—' : s.acceptToDeliveryP50Ms} | ${s.workerPaused ? '—' : s.acceptToDeliveryP99Ms} | ${s.deliveryMatched}/${s.accepted} | ${JSON.stringify(s.errors)} | ${s.rssPeakMb.api} / ${s.rssPeakMb.worker} | ${s.load} |`);
   }
   return lines.join('\n');
 }

@@ -6,6 +6,8 @@ import { loadAvg, log, percentile, pool, round, rssSampler } from './util';
 
 export interface UnicastStep {
   targetRate: number;
+  /** The worker was frozen (SIGSTOP) while the requests ran: the API and its stores alone. */
+  workerPaused: boolean;
   durationS: number;
   sent: number;
   accepted: number;
@@ -30,8 +32,10 @@ const SEQ = /BSEQ(\d+)Q/g;
  * targets one device (deviceIds: [id]) and carries a sequence marker in `data`, so the
  * sandbox receipt can be matched to the API's acceptedAt.
  */
-export async function unicastStep(stack: BenchStack, app: BenchApp, rate: number, durationS: number, pool0: number): Promise<UnicastStep> {
+export async function unicastStep(stack: BenchStack, app: BenchApp, rate: number, durationS: number, pool0: number, opts: { pauseWorker?: boolean } = {}): Promise<UnicastStep> {
   await sandboxReset(stack.controlUrl);
+  const workerPid = stack.procs.worker.pid;
+  if (opts.pauseWorker) process.kill(workerPid, 'SIGSTOP');
   const devices = app.devices.slice(0, pool0);
   const url = new URL(`${stack.apiUrl}/v1/notifications`);
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
@@ -89,6 +93,7 @@ export async function unicastStep(stack: BenchStack, app: BenchApp, rate: number
   });
   const elapsedS = (Date.now() - epoch0) / 1000;
   agent.destroy();
+  if (opts.pauseWorker) process.kill(workerPid, 'SIGCONT'); // the backlog drains now; its lag says nothing, so it is not reported
   const accepted = acceptedAt.size;
   const s = await waitForReceipts(stack.controlUrl, accepted, 120_000, 15_000);
   const mem = rss.stop();
@@ -105,14 +110,14 @@ export async function unicastStep(stack: BenchStack, app: BenchApp, rate: number
   });
   const delivered = Object.values(s.delivered).reduce((a, b) => a + b, 0);
   const step: UnicastStep = {
-    targetRate: rate, durationS, sent: total, accepted, errors,
+    targetRate: rate, workerPaused: Boolean(opts.pauseWorker), durationS, sent: total, accepted, errors,
     acceptedPerSecond: round(accepted / Math.max(durationS, elapsedS)),
     apiP50Ms: round(percentile(latencies, 50), 1), apiP99Ms: round(percentile(latencies, 99), 1), apiMaxMs: round(Math.max(...latencies), 1),
     delivered, deliveryMatched: lags.length,
-    acceptToDeliveryP50Ms: round(percentile(lags, 50), 1), acceptToDeliveryP99Ms: round(percentile(lags, 99), 1),
+    acceptToDeliveryP50Ms: opts.pauseWorker ? NaN : round(percentile(lags, 50), 1), acceptToDeliveryP99Ms: opts.pauseWorker ? NaN : round(percentile(lags, 99), 1),
     load: loadAvg(), rssPeakMb: mem.peak,
   };
-  log(`unicast ${rate}/s: accepted ${step.acceptedPerSecond}/s, api p50 ${step.apiP50Ms} p99 ${step.apiP99Ms} ms, delivery p50 ${step.acceptToDeliveryP50Ms} p99 ${step.acceptToDeliveryP99Ms} ms (${lags.length}/${accepted} matched)`);
+  log(`unicast ${rate}/s${opts.pauseWorker ? ' (worker paused)' : ''}: accepted ${step.acceptedPerSecond}/s, api p50 ${step.apiP50Ms} p99 ${step.apiP99Ms} ms, delivery p50 ${step.acceptToDeliveryP50Ms} p99 ${step.acceptToDeliveryP99Ms} ms (${lags.length}/${accepted} matched)`);
   return step;
 }
 

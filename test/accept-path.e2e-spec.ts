@@ -11,8 +11,8 @@ import { DeliveryProcessor } from '../apps/worker/src/delivery.processor';
 import { FanoutProcessor } from '../apps/worker/src/fanout.processor';
 import { ObserverList } from '../apps/worker/src/pipeline-observer';
 import type { BuiltNotification } from '../apps/api/src/notifications/notification-builder';
-import { client, provisionApp, startStack, waitFor, type Stack } from './support/harness';
-import { deviceKits, type DeviceKit } from './support/device-kits';
+import { client, startStack, waitFor, type Stack } from './support/harness';
+import { appWithDevices as appWithFcmDevices, deviceKits, type DeviceKit } from './support/device-kits';
 import { QUEUE_BACKENDS } from './support/test-env';
 
 type Json = Record<string, unknown>;
@@ -31,19 +31,7 @@ describe(`accept path and direct queue (${QUEUE_BACKENDS[0]})`, () => {
   });
   after(async () => stack.close());
 
-  async function appWithDevices(n: number) {
-    const app = await provisionApp(call);
-    const cred = await fcm.credential();
-    assert.equal((await call('POST', `/v1/apps/${app.appId}/credentials`, { key: app.admin, body: { provider: 'fcm', name: 'default', config: cred.config } })).status, 201);
-    const devices: Array<{ id: string; sandboxId: string }> = [];
-    for (let i = 0; i < n; i++) {
-      const d = await fcm.device();
-      const r = await call<Json>('POST', '/v1/devices', { key: app.register, body: { provider: 'fcm', token: d.token } });
-      assert.equal(r.status, 201);
-      devices.push({ id: r.body.id as string, sandboxId: d.sandboxId });
-    }
-    return { ...app, devices };
-  }
+  const appWithDevices = (n: number) => appWithFcmDevices(call, fcm, n);
   const settled = (app: { send: string }, id: string) =>
     waitFor(async () => {
       const r = await call<{ status: string; counts: Record<string, number> }>('GET', `/v1/notifications/${id}`, { key: app.send });

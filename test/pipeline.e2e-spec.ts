@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeviceRepository } from '../libs/db/src';
 import { client, provisionApp, sandboxControl, startStack, waitFor, type Stack } from './support/harness';
-import { deviceKits, type DeviceKit } from './support/device-kits';
+import { appWithDevices as appWithFcmDevices, deviceKits, type DeviceKit } from './support/device-kits';
 import { startWorker } from '../apps/worker/src/worker.bootstrap';
 import { QUEUE_BACKENDS } from './support/test-env';
 
@@ -24,21 +24,7 @@ for (const backend of QUEUE_BACKENDS) {
     });
     after(async () => stack.close());
 
-    /** A fresh app with an FCM credential and n registered devices. */
-    async function appWithDevices(n: number) {
-      const app = await provisionApp(call);
-      const cred = await fcm.credential();
-      const c = await call('POST', `/v1/apps/${app.appId}/credentials`, { key: app.admin, body: { provider: 'fcm', name: 'default', config: cred.config } });
-      assert.equal(c.status, 201, JSON.stringify(c.body));
-      const devices: Array<{ id: string; sandboxId: string }> = [];
-      for (let i = 0; i < n; i++) {
-        const d = await fcm.device();
-        const r = await call<Json>('POST', '/v1/devices', { key: app.register, body: { provider: 'fcm', token: d.token, userId: `user-${i}` } });
-        assert.equal(r.status, 201, JSON.stringify(r.body));
-        devices.push({ id: r.body.id as string, sandboxId: d.sandboxId });
-      }
-      return { ...app, devices };
-    }
+    const appWithDevices = (n: number) => appWithFcmDevices(call, fcm, n);
 
     async function settled(app: { send: string }, id: string): Promise<NotificationBody> {
       return waitFor(async () => {

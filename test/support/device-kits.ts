@@ -1,5 +1,6 @@
 import type { ProviderName } from '../../libs/providers/src/canonical';
-import { sandboxControl } from './harness';
+import assert from 'node:assert/strict';
+import { provisionApp, sandboxControl, type client } from './harness';
 import type { RunningSandbox } from '../../apps/sandbox/src/sandbox';
 
 type Json = Record<string, unknown>;
@@ -68,4 +69,23 @@ export function deviceKits(sb: RunningSandbox): Record<ProviderName, DeviceKit> 
       },
     },
   };
+}
+
+/**
+ * A fresh app with one credential of the kit's provider and n registered devices
+ * (user ids user-0, user-1, …), each with the id the sandbox records it under.
+ */
+export async function appWithDevices(call: ReturnType<typeof client>, kit: DeviceKit, n: number) {
+  const app = await provisionApp(call);
+  const cred = await kit.credential();
+  const c = await call('POST', `/v1/apps/${app.appId}/credentials`, { key: app.admin, body: { provider: kit.provider, name: 'default', config: cred.config, environment: cred.environment } });
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  const devices: Array<{ id: string; sandboxId: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const d = await kit.device();
+    const r = await call<Json>('POST', '/v1/devices', { key: app.register, body: { provider: kit.provider, token: d.token, environment: d.environment, userId: `user-${i}` } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    devices.push({ id: r.body.id as string, sandboxId: d.sandboxId });
+  }
+  return { ...app, devices };
 }

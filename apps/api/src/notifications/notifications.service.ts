@@ -71,7 +71,7 @@ export class NotificationsService {
   }
 
   async send(appId: string, dto: SendNotificationDto, idemKey?: string): Promise<{ status: number; body: unknown }> {
-    const hash = this.requestHash(dto);
+    const hash = idemKey ? this.requestHash(dto) : '';
     if (idemKey) {
       const r = await this.replay(appId, idemKey, hash);
       if (r) return r;
