@@ -68,7 +68,7 @@ export function ratioTable(rows: RatioRow[]): string {
 
 export function fanoutTable(r: BenchResults): string {
   const lines = [
-    '| fan-out | system | devices | runs | deliveries/s (start→last) | sandbox first→last /s | start→last receipt ms | delivered | rejected | peak RSS api / worker MB | CPU µs per delivery: sender / sandbox | load (1/5/15) last run |',
+    '| fan-out | system | devices | runs | deliveries/s (start→last) | sandbox first→last /s | start→last receipt ms | delivered | rejected | peak RSS api / worker MB | CPU µs per delivery: sender / sandbox / PostgreSQL+Redis | load (1/5/15) last run |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   for (const s of r.fanout) {
@@ -76,7 +76,7 @@ export function fanoutTable(r: BenchResults): string {
     const rss = runs[0]?.rssPeakMb ? `${round(median(runs.map((x) => x.rssPeakMb?.api ?? NaN)))} / ${round(median(runs.map((x) => x.rssPeakMb?.worker ?? NaN)))}` : '—';
     const c = (k: string) => med(runs, (x) => x.cpuUsPerDelivery?.[k] ?? NaN);
     const cpu = runs[0]?.cpuUsPerDelivery
-      ? `${s.system === 'gateway' ? `${c('api') + c('worker')} (api ${c('api')} + worker ${c('worker')})` : c('bench')} / ${c('sandbox')}`
+      ? `${s.system === 'gateway' ? `${c('api') + c('worker')} (api ${c('api')} + worker ${c('worker')})` : c('bench')} / ${c('sandbox')} / ${Number.isNaN(c('stores')) ? '—' : c('stores')}`
       : '—';
     lines.push(`| ${s.scenario} | ${s.system} | ${runs[0]?.devices ?? 0} | ${runs.length} | ${med(runs, (x) => x.perSecond)} | ${med(runs, (x) => x.sandboxPerSecond)} | ${med(runs, (x) => x.startToLastMs)} | ${med(runs, (x) => x.delivered)} | ${med(runs, (x) => x.rejected)} | ${rss} | ${cpu} | ${runs[runs.length - 1]?.load ?? ''} |`);
   }

@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -137,13 +137,33 @@ export function cpuMsOf(pid: number): number {
  * microseconds per delivered message: on a shared machine this moves less with the
  * neighbours' load than throughput does.
  */
+/**
+ * CPU ms of every local PostgreSQL and Redis server process (the machine's stores, whoever
+ * uses them). A backend that exits during a measurement takes its CPU time with it, so
+ * this is a lower bound; the gateway's pooled connections live through a run.
+ */
+export function storesCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm === 'postgres' || comm === 'redis-server') total += cpuMsOf(Number(pid)) || 0;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
 export function cpuMeter(pids: Record<string, number>) {
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
+  const stores0 = storesCpuMs();
   const self = process.cpuUsage();
   return {
     perDeliveryUs(delivered: number): Record<string, number> {
       const out: Record<string, number> = {};
       for (const [k, pid] of Object.entries(pids)) out[k] = round(((cpuMsOf(pid) - start[k]) * 1000) / Math.max(1, delivered));
+      out.stores = round(((storesCpuMs() - stores0) * 1000) / Math.max(1, delivered));
       const used = process.cpuUsage(self);
       out.bench = round((used.user + used.system) / Math.max(1, delivered));
       return out;
