@@ -6,6 +6,7 @@ import { client, provisionApp, sandboxControl, startStack, waitFor, type Stack }
 import { appWithDevices as appWithFcmDevices, deviceKits, type DeviceKit } from './support/device-kits';
 import { startWorker } from '../apps/worker/src/worker.bootstrap';
 import { QUEUE_BACKENDS } from './support/test-env';
+import { JobName, QueueName } from '../libs/queue/src';
 
 type Json = Record<string, unknown>;
 interface NotificationBody { status: string; counts: Record<string, number> }
@@ -193,6 +194,22 @@ for (const backend of QUEUE_BACKENDS) {
       const n = await settled(app, id);
       assert.equal(n.counts.delivered, 1);
       assert.equal((await stack.worker.maintenance.runOnce()).requeued, 0);
+    });
+
+    it('does not re-enqueue an overdue notification whose direct job is still waiting', async () => {
+      const app = await appWithDevices(1);
+      const id = randomUUID();
+      const old = new Date(Date.now() - 180_000);
+      await stack.db.insertInto('notifications').values({
+        id, app_id: app.appId, status: 'queued', payload: JSON.stringify({ id, appId: app.appId, title: 'late', priority: 'high', silent: false, acceptedAt: old.getTime() }),
+        targets: JSON.stringify({ deviceIds: [app.devices[0].id] }), send_at: old, expires_at: null, started_at: null, completed_at: null, fanout_cursor: null, created_at: old,
+      }).execute();
+      // a backlog: its direct job has not been picked up yet
+      await stack.worker.queues.queue(QueueName.Direct).add(JobName.FanoutNotification, { notificationId: id, appId: app.appId }, { jobId: id, delay: 3600_000 });
+      assert.equal((await stack.worker.maintenance.runOnce()).requeued, 0);
+      assert.equal(await stack.worker.queues.queue(QueueName.Fanout).getJob(id), undefined, 'no second job that could run it twice');
+      await (await stack.worker.queues.queue(QueueName.Direct).getJob(id))?.remove();
+      await stack.db.updateTable('notifications').set({ status: 'cancelled' }).where('id', '=', id).execute();
     });
 
     it('loses nothing accepted while the worker restarts', async () => {

@@ -32,9 +32,11 @@ export class Maintenance {
 
   async runOnce(): Promise<{ requeued: number; purgedKeys: number }> {
     const queue = this.d.queues.queue<FanoutJobData>(QueueName.Fanout);
+    const direct = this.d.queues.queue<FanoutJobData>(QueueName.Direct);
     let requeued = 0;
     for (const n of await this.d.notifications.overdueQueued(500)) {
-      if (await queue.getJob(n.id)) continue;
+      // a live job on either queue will start it; otherwise the fan-out queue takes any audience
+      if ((await queue.getJob(n.id)) || (await direct.getJob(n.id))) continue;
       await queue.add(JobName.FanoutNotification, { notificationId: n.id, appId: n.app_id }, { jobId: n.id, attempts: 5, backoff: { type: 'exponential', delay: 1000 } });
       requeued++;
     }
