@@ -4,7 +4,7 @@ import type { CredentialRecord, DeviceRef } from '../libs/providers/src/provider
 import type { ProviderMap } from '../libs/providers/src/provider-registry';
 import type { BenchApp } from './devices';
 import { http, sandboxReset, sandboxStats, totalDelivered, totalRejected, type BenchStack } from './stack';
-import { chunk, cpuMeter, loadAvg, log, pool, round, rssSampler, sleep } from './util';
+import { chunk, cpuMeter, loadAvg, log, median, pool, round, rssSampler, sleep } from './util';
 
 /** What one timed delivery of N messages produced, as the sandbox counted it. */
 export interface DeliveryRun {
@@ -94,7 +94,32 @@ export async function gatewayFanout(stack: BenchStack, app: BenchApp, timeoutMs:
   }
   const mem = rss.stop();
   const cpuUsPerDelivery = cpu.perDeliveryUs(totalDelivered(s));
-  return { ...summarise('gateway', n, acceptedAt, s), rssPeakMb: mem.peak, rssStartMb: mem.start, status, cpuUsPerDelivery };
+  const deliveriesMs = await deliveryStatusLatency(stack, app, res.body.id);
+  log(`delivery status of ${n} devices (median of 5, ms): ${JSON.stringify(deliveriesMs)}`);
+  return { ...summarise('gateway', n, acceptedAt, s), rssPeakMb: mem.peak, rssStartMb: mem.start, status, cpuUsPerDelivery, extra: { deliveriesMs } };
+}
+
+/**
+ * How long GET /v1/notifications/:id/deliveries takes on this notification: the first
+ * page of 1,000, a page from the middle (cursor = the median device id), and a filter
+ * that matches nothing (outcome=failed). Median of 5 calls each, ms.
+ */
+async function deliveryStatusLatency(stack: BenchStack, app: BenchApp, id: string): Promise<Record<string, number>> {
+  const ids = app.devices.map((d) => d.id).sort();
+  const base = `${stack.apiUrl}/v1/notifications/${id}/deliveries`;
+  const queries = { firstPage: '?limit=1000', middlePage: `?limit=1000&cursor=${ids[Math.floor(ids.length / 2)]}`, failedOnly: '?limit=100&outcome=failed' };
+  const out: Record<string, number> = {};
+  for (const [name, q] of Object.entries(queries)) {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const r = await http('GET', base + q, undefined, { authorization: `Bearer ${app.sendKey}` });
+      if (r.status !== 200) throw new Error(`deliveries${q}: ${r.status}`);
+      times.push(performance.now() - t0);
+    }
+    out[name] = round(median(times), 1);
+  }
+  return out;
 }
 
 export function canonicalFor(appId: string): CanonicalNotification {

@@ -138,20 +138,30 @@ export function cpuMsOf(pid: number): number {
  * neighbours' load than throughput does.
  */
 /**
- * CPU ms of every local PostgreSQL and Redis server process (the machine's stores, whoever
- * uses them). A backend that exits during a measurement takes its CPU time with it, so
- * this is a lower bound; the gateway's pooled connections live through a run.
+ * CPU ms by pid of every local PostgreSQL and Redis server process (the machine's stores,
+ * whoever uses them).
  */
-export function storesCpuMs(): number {
-  let total = 0;
+export function storesCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (comm === 'postgres' || comm === 'redis-server') total += cpuMsOf(Number(pid)) || 0;
+      if (comm === 'postgres' || comm === 'redis-server') out.set(Number(pid), cpuMsOf(Number(pid)) || 0);
     } catch {
       // gone
     }
   }
+  return out;
+}
+
+/**
+ * CPU the stores spent since `before`: processes alive at the end count from their start
+ * value (0 for new ones). One that exited in between takes its CPU time with it, so this
+ * is a lower bound; the gateway's pooled connections live through a run.
+ */
+export function storesCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of storesCpuMs()) total += Math.max(0, ms - (before.get(pid) ?? 0));
   return total;
 }
 
@@ -163,7 +173,7 @@ export function cpuMeter(pids: Record<string, number>) {
     perDeliveryUs(delivered: number): Record<string, number> {
       const out: Record<string, number> = {};
       for (const [k, pid] of Object.entries(pids)) out[k] = round(((cpuMsOf(pid) - start[k]) * 1000) / Math.max(1, delivered));
-      out.stores = round(((storesCpuMs() - stores0) * 1000) / Math.max(1, delivered));
+      out.stores = round((storesCpuSince(stores0) * 1000) / Math.max(1, delivered));
       const used = process.cpuUsage(self);
       out.bench = round((used.user + used.system) / Math.max(1, delivered));
       return out;
