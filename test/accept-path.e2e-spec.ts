@@ -18,14 +18,15 @@ import { QUEUE_BACKENDS } from './support/test-env';
 type Json = Record<string, unknown>;
 
 // The accept path (AcceptWriter: rows and jobs of concurrent requests written together)
-// and the direct queue (a few explicit targets resolved and sent in one job).
-describe(`accept path and direct queue (${QUEUE_BACKENDS[0]})`, () => {
+// and the direct queue (a few explicit targets resolved and sent in one job), on each
+// BullMQ backend this machine has.
+for (const backend of QUEUE_BACKENDS) describe(`accept path and direct queue (${backend})`, () => {
   let stack: Stack;
   let call: ReturnType<typeof client>;
   let fcm: DeviceKit;
 
   before(async () => {
-    stack = await startStack(QUEUE_BACKENDS[0], { DIRECT_MAX_TARGETS: '3' });
+    stack = await startStack(backend, { DIRECT_MAX_TARGETS: '3' });
     call = client(stack.apiUrl);
     fcm = deviceKits(stack.sandbox).fcm;
   });
