@@ -107,7 +107,10 @@ process.env.TEST_REDIS_URL = useRedis ? redisUrl : '';
 
 let files = walk(join(root, 'dist')).filter((f) => !f.includes('/node_modules/')).sort();
 if (filter) files = files.filter((f) => f.includes(filter));
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+// One file at a time: an end-to-end file starts whole stacks (api, worker, sandbox), and
+// two of them at once on the PostgreSQL queue backend came within a few connections of
+// PostgreSQL's default max_connections (100): "too many clients" failures in CI.
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   cwd: root,
   env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
   stdio: ['ignore', 'pipe', 'inherit'],

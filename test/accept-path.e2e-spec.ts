@@ -87,7 +87,7 @@ for (const backend of QUEUE_BACKENDS) describe(`accept path and direct queue (${
     const orphan = built(randomUUID()); // no such app: the foreign key rejects the row
     // written in the same turn, so one INSERT carries all three at first
     const results = await Promise.allSettled([writer.write(app.appId, [good[0]]), writer.write(orphan.notification.appId, [orphan]), writer.write(app.appId, [good[1]])]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'], results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(' | '));
     assert.match(String((results[1] as PromiseRejectedResult).reason.message), /foreign key/);
     const n = await sql<{ n: number }>`select count(*)::int as n from notifications where id = any(${[...good, orphan].map((b) => b.notification.id)}::uuid[])`.execute(stack.db);
     assert.equal(n.rows[0].n, 2);

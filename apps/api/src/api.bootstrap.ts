@@ -46,7 +46,8 @@ export interface ApiOptions {
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
   const ops = options.ops ?? loadOpsConfig();
   const metrics: ApiMetrics = createApiMetrics();
-  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: 20 });
+  // small: sends are written in groups (AcceptWriter, two writes in flight), the rest are single reads
+  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: 10 });
   if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
   // Fastify's request id is the one in the logs and in the X-Request-Id answer header
   const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true, requestIdHeader: false, genReqId: requestIdFor });

@@ -46,7 +46,7 @@ export interface StartWorkerOptions {
 export async function startWorker(config: AppConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = createLogger('worker');
   // delivery and direct jobs share the pool; a short wait for a connection is cheaper than more of them
-  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 12 });
+  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 8 });
   if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
   const queues = new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix });
   const providers = createProviders(createProviderContext(config, logger));

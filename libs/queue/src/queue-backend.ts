@@ -56,8 +56,15 @@ export class QueueFactory {
     };
   }
 
-  private pgConnection(migrate: boolean) {
-    return { connectionString: this.opts.databaseUrl, schema: `${this.opts.prefix}_queue`.toLowerCase(), migrate, max: 10 };
+  /**
+   * Each BullMQ Queue and Worker on the PostgreSQL backend owns a pool (plus, for a
+   * worker, one LISTEN connection). With eight queues, producers in the api and the
+   * worker and a worker per queue, pools of 10 could ask one process pair for well over
+   * PostgreSQL's default 100 connections ("too many clients" under load); producers need
+   * little (one addBulk at a time), a worker a few for claims, completions and locks.
+   */
+  private pgConnection(migrate: boolean, max: number) {
+    return { connectionString: this.opts.databaseUrl, schema: `${this.opts.prefix}_queue`.toLowerCase(), migrate, max };
   }
 
   /** A producer handle for a queue, created once per name and reused. */
@@ -72,7 +79,7 @@ export class QueueFactory {
         const connection = { ...this.redisConnection(), ...(this.opts.failFast ? { enableOfflineQueue: false } : {}) };
         q = new Queue(name, { connection, prefix: this.opts.prefix, defaultJobOptions: defaults });
       } else {
-        q = new this.pg.Queue(name, { connection: this.pgConnection(true), defaultJobOptions: defaults }) as unknown as Queue;
+        q = new this.pg.Queue(name, { connection: this.pgConnection(true, 2), defaultJobOptions: defaults }) as unknown as Queue;
       }
       q.on('error', () => {
         /* surfaced by the next add(); a transient reconnect must not crash the process */
@@ -87,7 +94,7 @@ export class QueueFactory {
     if (this.kind === 'redis') {
       w = new Worker<T>(name, processor, { ...opts, connection: this.redisConnection(), prefix: this.opts.prefix });
     } else {
-      w = new this.pg.Worker<T>(name, processor, { ...opts, connection: this.pgConnection(true) }) as unknown as Worker<T>;
+      w = new this.pg.Worker<T>(name, processor, { ...opts, connection: this.pgConnection(true, 4) }) as unknown as Worker<T>;
     }
     this.workers.push(w as Worker);
     return w;
