@@ -19,6 +19,16 @@ function keyPair() {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
 }
 
+/** An unsigned certificate for `publicKey`, valid from yesterday for `years`. */
+function certificate(publicKey: forge.pki.PublicKey, years: number): forge.pki.Certificate {
+  const c = forge.pki.createCertificate();
+  c.publicKey = publicKey;
+  c.serialNumber = serial();
+  c.validity.notBefore = new Date(Date.now() - 86400_000);
+  c.validity.notAfter = new Date(Date.now() + years * 365 * 86400_000);
+  return c;
+}
+
 interface TlsFiles {
   ca: string;
   caKey: string;
@@ -28,11 +38,7 @@ interface TlsFiles {
 
 function generate(): TlsFiles {
   const caKeys = keyPair();
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = caKeys.publicKey;
-  ca.serialNumber = serial();
-  ca.validity.notBefore = new Date(Date.now() - 86400_000);
-  ca.validity.notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
+  const ca = certificate(caKeys.publicKey, 10);
   const caName = [{ name: 'commonName', value: 'Push Gateway Sandbox CA' }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
@@ -40,11 +46,7 @@ function generate(): TlsFiles {
   ca.sign(caKeys.privateKey, forge.md.sha256.create());
 
   const srvKeys = keyPair();
-  const srv = forge.pki.createCertificate();
-  srv.publicKey = srvKeys.publicKey;
-  srv.serialNumber = serial();
-  srv.validity.notBefore = new Date(Date.now() - 86400_000);
-  srv.validity.notAfter = new Date(Date.now() + 5 * 365 * 86400_000);
+  const srv = certificate(srvKeys.publicKey, 5);
   srv.setSubject([{ name: 'commonName', value: 'localhost' }]);
   srv.setIssuer(caName);
   srv.setExtensions([
@@ -119,11 +121,7 @@ export function loadOrCreateTls(dir: string): SandboxTls {
     keyPem: bundle.key,
     issueClientCert(commonName: string, uid: string) {
       const keys = keyPair();
-      const c = forge.pki.createCertificate();
-      c.publicKey = keys.publicKey;
-      c.serialNumber = serial();
-      c.validity.notBefore = new Date(Date.now() - 86400_000);
-      c.validity.notAfter = new Date(Date.now() + 365 * 86400_000);
+      const c = certificate(keys.publicKey, 1);
       // Apple puts the bundle id in the certificate's UID attribute
       c.setSubject([{ name: 'commonName', value: commonName }, { type: '0.9.2342.19200300.100.1.1', value: uid }]);
       c.setIssuer(caCert.subject.attributes);
