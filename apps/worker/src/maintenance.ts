@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { IdempotencyRepository, NotificationRepository } from '../../../libs/db/src';
-import { JobName, QueueName, type FanoutJobData, type QueueFactory } from '../../../libs/queue/src';
+import { JobName, NOTIFICATION_QUEUES, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '../../../libs/queue/src';
 
 /**
  * Periodic housekeeping in every worker process (each step is idempotent, so several
@@ -32,16 +32,21 @@ export class Maintenance {
 
   async runOnce(): Promise<{ requeued: number; purgedKeys: number }> {
     const queue = this.d.queues.queue<FanoutJobData>(QueueName.Fanout);
-    const direct = this.d.queues.queue<FanoutJobData>(QueueName.Direct);
     let requeued = 0;
     for (const n of await this.d.notifications.overdueQueued(500)) {
-      // a live job on either queue will start it; otherwise the fan-out queue takes any audience
-      if ((await queue.getJob(n.id)) || (await direct.getJob(n.id))) continue;
-      await queue.add(JobName.FanoutNotification, { notificationId: n.id, appId: n.app_id }, { jobId: n.id, attempts: 5, backoff: { type: 'exponential', delay: 1000 } });
+      if (await this.hasJob(n.id)) continue;
+      // the fan-out queue takes any audience
+      await queue.add(JobName.FanoutNotification, { notificationId: n.id, appId: n.app_id }, notificationJobOptions(n.id));
       requeued++;
     }
     const purgedKeys = await this.d.idempotency.purge(this.d.idempotencyTtlHours * 2);
     if (requeued) this.d.logger.warn({ msg: 're-enqueued overdue notifications', count: requeued });
     return { requeued, purgedKeys };
+  }
+
+  /** A job on either notification queue will start it. */
+  private async hasJob(id: string): Promise<boolean> {
+    for (const q of NOTIFICATION_QUEUES) if (await this.d.queues.queue(q).getJob(id)) return true;
+    return false;
   }
 }

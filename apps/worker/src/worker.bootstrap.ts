@@ -70,8 +70,9 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const events = startEventPipeline({ config, logger, db, queues });
   observerList.push(events.observer);
   const delivery = new DeliveryProcessor({ config, logger, queues, providers, observers, ...repos });
-  const fanout = new FanoutProcessor({ config, logger, queues, observers, ...repos });
-  const direct = new FanoutProcessor({ config, logger, queues, observers, ...repos }, (data, o) => delivery.deliver(data, { ...o, complete: false }));
+  const fanoutDeps = { config, logger, queues, observers, ...repos };
+  const fanout = new FanoutProcessor(fanoutDeps);
+  const direct = new FanoutProcessor(fanoutDeps, (data, o) => delivery.deliver(data, { ...o, complete: false }));
 
   const routing: Partial<Record<QueueName, Record<string, Handler>>> = {
     [QueueName.Fanout]: { [JobName.FanoutNotification]: (j) => fanout.process(j as Job<FanoutJobData>) },

@@ -7,6 +7,11 @@ export interface FanoutJobData {
   appId: string;
 }
 
+/** Options of a notification's job (fan-out or direct): its id is the notification id. */
+export function notificationJobOptions(notificationId: string, delayMs?: number) {
+  return { jobId: notificationId, delay: delayMs, attempts: 5, backoff: { type: 'exponential' as const, delay: 1000 } };
+}
+
 export interface BatchDevice {
   id: string;
   token: string;

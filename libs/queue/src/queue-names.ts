@@ -31,3 +31,6 @@ export const DELIVERY_QUEUES: Record<ProviderName, QueueName> = Object.freeze({
 });
 
 export const ALL_QUEUES: QueueName[] = Object.values(QueueName);
+
+/** The queues that carry a notification's own job (job id = notification id). */
+export const NOTIFICATION_QUEUES = [QueueName.Fanout, QueueName.Direct] as const;

@@ -1,5 +1,5 @@
 import type { Db } from '../../../../libs/db/src';
-import { JobName, QueueName, type FanoutJobData, type QueueFactory } from '../../../../libs/queue/src';
+import { JobName, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '../../../../libs/queue/src';
 import type { BuiltNotification } from './notification-builder';
 
 /** Most notification rows in one INSERT (and jobs in one addBulk). */
@@ -26,6 +26,22 @@ export function queueFor(b: BuiltNotification, directMaxTargets: number): typeof
   const t = b.targets as { all?: boolean; userIds?: unknown[]; tags?: unknown[]; deviceIds?: unknown[]; tokens?: unknown[] };
   if (t.all || t.userIds?.length || t.tags?.length) return QueueName.Fanout;
   return (t.deviceIds?.length ?? 0) + (t.tokens?.length ?? 0) <= directMaxTargets ? QueueName.Direct : QueueName.Fanout;
+}
+
+/** One INSERT of the notification rows of several sends (also inside the Idempotency-Key transaction). */
+export async function insertNotifications(db: Db, batch: Array<{ appId: string; list: BuiltNotification[] }>): Promise<void> {
+  await db.insertInto('notifications').values(batch.flatMap(({ appId, list }) => list.map((b) => ({
+    id: b.notification.id,
+    app_id: appId,
+    status: 'queued' as const,
+    payload: JSON.stringify(b.notification),
+    targets: JSON.stringify(b.targets),
+    send_at: b.sendAt,
+    expires_at: b.notification.expiresAt ? new Date(b.notification.expiresAt) : null,
+    started_at: null,
+    completed_at: null,
+    fanout_cursor: null,
+  })))).execute();
 }
 
 /**
@@ -84,7 +100,7 @@ export class AcceptWriter {
 
   private async writeBatch(batch: Entry[]): Promise<void> {
     try {
-      await this.insert(batch);
+      await insertNotifications(this.db, batch);
     } catch (err) {
       if (batch.length === 1) return batch[0].reject(err as Error);
       // isolate the failing request: the others are written one by one
@@ -102,25 +118,9 @@ export class AcceptWriter {
     for (const e of batch) e.resolve();
   }
 
-  /** One INSERT of the notification rows (also used inside the Idempotency-Key transaction). */
-  async insert(batch: Array<Pick<Entry, 'appId' | 'list'>>): Promise<void> {
-    await this.db.insertInto('notifications').values(batch.flatMap(({ appId, list }) => list.map((b) => ({
-      id: b.notification.id,
-      app_id: appId,
-      status: 'queued' as const,
-      payload: JSON.stringify(b.notification),
-      targets: JSON.stringify(b.targets),
-      send_at: b.sendAt,
-      expires_at: b.notification.expiresAt ? new Date(b.notification.expiresAt) : null,
-      started_at: null,
-      completed_at: null,
-      fanout_cursor: null,
-    })))).execute();
-  }
-
   /** The fan-out (or direct) jobs of committed rows; the job id is the notification id. */
   async enqueue(batch: Array<Pick<Entry, 'appId' | 'list'>>): Promise<void> {
-    const byQueue = new Map<string, Array<{ name: string; data: FanoutJobData; opts: Record<string, unknown> }>>();
+    const byQueue = new Map<string, Array<{ name: string; data: FanoutJobData; opts: ReturnType<typeof notificationJobOptions> }>>();
     for (const e of batch) {
       for (const b of e.list) {
         const queue = queueFor(b, this.directMaxTargets);
@@ -128,7 +128,7 @@ export class AcceptWriter {
         jobs.push({
           name: JobName.FanoutNotification,
           data: { notificationId: b.notification.id, appId: e.appId },
-          opts: { jobId: b.notification.id, delay: b.sendAt ? Math.max(0, b.sendAt.getTime() - Date.now()) : undefined, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+          opts: notificationJobOptions(b.notification.id, b.sendAt ? Math.max(0, b.sendAt.getTime() - Date.now()) : undefined),
         });
         byQueue.set(queue, jobs);
       }

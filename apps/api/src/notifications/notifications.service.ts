@@ -6,8 +6,8 @@ import type { AppConfig } from '../../../../libs/common/src';
 import { CredentialRepository, IdempotencyRepository, NotificationRepository, type Db } from '../../../../libs/db/src';
 import type { ProviderName } from '../../../../libs/providers/src/canonical';
 import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
-import { QueueFactory, QueueName } from '../../../../libs/queue/src';
-import { AcceptWriter, EnqueueFailed } from './accept-writer';
+import { NOTIFICATION_QUEUES, QueueFactory } from '../../../../libs/queue/src';
+import { AcceptWriter, EnqueueFailed, insertNotifications } from './accept-writer';
 import { CONFIG, DB, PROVIDERS_MAP } from '../core/tokens';
 import { flattenErrors, validationException, validationOptions, type FieldProblem } from '../core/validation';
 import { buildNotification, type BuiltNotification } from './notification-builder';
@@ -140,7 +140,7 @@ export class NotificationsService {
     }
     // With an Idempotency-Key the row and the key are written in one transaction.
     const raced = await this.db.transaction().execute(async (trx) => {
-      await new AcceptWriter(trx, this.queues, 0).insert([{ appId, list }]);
+      await insertNotifications(trx, [{ appId, list }]);
       return !(await new IdempotencyRepository(trx).save(appId, idem.key, idem.hash, 202, idem.wrap(accepted) as object));
     }).catch((err) => {
       if (err && (err as { code?: string }).code === '23505') return true;
@@ -179,7 +179,7 @@ export class NotificationsService {
       if (!n) throw new NotFoundException('notification not found');
       throw new ConflictException(`notification is ${n.status}; only a queued notification can be cancelled`);
     }
-    for (const queue of [QueueName.Fanout, QueueName.Direct]) {
+    for (const queue of NOTIFICATION_QUEUES) {
       const job = await this.queues.queue(queue).getJob(id);
       await job?.remove().catch(() => undefined); // if it is running right now, the fan-out sees "cancelled" and stops
     }

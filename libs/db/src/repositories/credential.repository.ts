@@ -108,7 +108,6 @@ export class CredentialRepository {
     };
   }
 
-  /** Ids and environments of an app's credentials for one provider, oldest first. */
   /** Every credential's route of an app, by provider, oldest first (one query for a fan-out). */
   async routesByProvider(appId: string): Promise<Map<ProviderName, Array<{ id: string; environment: string | null }>>> {
     const rows = await this.db.selectFrom('credentials').select(['id', 'provider', 'environment'])
@@ -122,15 +121,6 @@ export class CredentialRepository {
     return out;
   }
 
-  async routes(appId: string, provider: ProviderName) {
-    return this.db
-      .selectFrom('credentials')
-      .select(['id', 'environment', 'name'])
-      .where('app_id', '=', appId)
-      .where('provider', '=', provider)
-      .orderBy('created_at')
-      .execute();
-  }
 
   async raiseAlarm(appId: string, id: string, reason: string): Promise<void> {
     await this.db
