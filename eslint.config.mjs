@@ -12,6 +12,27 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // One door per library: another library is imported by its alias (@app/db), which
+  // resolves to its index.ts; a file inside it is private, and libs/ never imports apps/.
+  {
+    files: ['apps/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@app/*/**'], message: 'import the library by its alias only (its index.ts); files inside a library are private' },
+        { group: ['**/libs/**', '**/libs'], message: 'import a library by its alias (@app/<name>), not by a relative path' },
+      ] }],
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@app/*/**'], message: 'import the library by its alias only (its index.ts); files inside a library are private' },
+        { group: ['**/apps/**', '**/apps'], message: 'a library never imports an app' },
+        { group: ['**/src', '**/src/**', '**/libs/**'], message: 'another library is imported by its alias (@app/<name>), not by a relative path' },
+      ] }],
+    },
+  },
   {
     files: ['test/**', 'bench/**', 'scripts/**', '**/*.spec.ts', 'examples/**'],
     rules: { 'no-console': 'off' },

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import type { ProviderName } from '../libs/providers/src/canonical';
-import type { DeviceRef } from '../libs/providers/src/provider.interface';
+import type { ProviderName, DeviceRef } from '@app/providers';
 import type { BenchApp } from './devices';
 import { BENCH_CONTENT, waitForReceipts, type DeliveryRun } from './fanout';
 import { sandboxReset, type BenchStack } from './stack';

@@ -12,11 +12,8 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, loadConfig } from '../libs/common/src';
-import { PROVIDERS, type ProviderName } from '../libs/providers/src/canonical';
-import { closeProviders, createProviders } from '../libs/providers/src/provider-registry';
-import { createProviderContext } from '../libs/providers/src/provider-context';
-import { runWebpushCpuBench } from '../libs/providers/src/webpush/webpush.cpu-bench';
+import { createLogger, loadConfig } from '@app/common';
+import { PROVIDERS, type ProviderName, closeProviders, createProviders, createProviderContext, runWebpushCpuBench } from '@app/providers';
 import { NPN_SUPPORTED, npnSend, webPushLibSend } from './baselines';
 import { mintCredential, provisionAll, type BenchApp } from './devices';
 import { calibrateRaw, gatewayFanout, rawSend, type DeliveryRun } from './fanout';

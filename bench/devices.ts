@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { newId } from '../libs/common/src/ids';
-import { tokenHash } from '../libs/db/src/repositories/device.repository';
-import type { ProviderName } from '../libs/providers/src/canonical';
-import type { DeviceRef } from '../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../libs/providers/src/provider-registry';
+import { newId } from '@app/common';
+import { tokenHash } from '@app/db';
+import type { ProviderName, DeviceRef, ProviderMap } from '@app/providers';
 import { BENCH_ADMIN_KEY, http, type BenchStack } from './stack';
 import { chunk, log } from './util';
 

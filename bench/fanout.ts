@@ -1,7 +1,5 @@
-import { newId } from '../libs/common/src/ids';
-import type { CanonicalNotification, ProviderName } from '../libs/providers/src/canonical';
-import type { CredentialRecord, DeviceRef } from '../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../libs/providers/src/provider-registry';
+import { newId } from '@app/common';
+import type { CanonicalNotification, ProviderName, CredentialRecord, DeviceRef, ProviderMap } from '@app/providers';
 import type { BenchApp } from './devices';
 import { http, sandboxReset, sandboxStats, totalDelivered, totalRejected, type BenchStack } from './stack';
 import { chunk, cpuMeter, loadAvg, log, median, pool, round, rssSampler, sleep } from './util';

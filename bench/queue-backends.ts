@@ -17,8 +17,8 @@ import { execSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { QueueFactory } from '../libs/queue/src';
-import type { QueueBackendKind } from '../libs/common/src';
+import { QueueFactory } from '@app/queue';
+import type { QueueBackendKind } from '@app/common';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);

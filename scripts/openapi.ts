@@ -8,7 +8,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadConfig } from '../libs/common/src';
+import { loadConfig } from '@app/common';
 import { createApi } from '../apps/api/src/api.bootstrap';
 import { renderOpenApiDocument } from '../apps/api/src/ops/openapi';
 

@@ -60,7 +60,8 @@ async function abort(message) {
 }
 
 if (!args.includes('--no-build')) {
-  const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  // tsc, then tsc-alias to turn the @app/<lib> aliases into relative paths in dist/
+  const b = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) finish(0, 1);
 }
 

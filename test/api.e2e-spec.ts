@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { QueueName } from '../libs/queue/src';
+import { QueueName } from '@app/queue';
 import { client, provisionApp, sandboxControl, startStack, type Stack } from './support/harness';
 import { QUEUE_BACKENDS, TEST_ADMIN_KEY } from './support/test-env';
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configureLogging, createLogger } from '../libs/common/src';
+import { configureLogging, createLogger } from '@app/common';
 import { deviceKits } from './support/device-kits';
 import { client, provisionApp, startStack, waitFor, type Stack } from './support/harness';
 import { QUEUE_BACKENDS } from './support/test-env';

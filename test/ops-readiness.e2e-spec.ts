@@ -5,7 +5,7 @@ import { createApi } from '../apps/api/src/api.bootstrap';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.bootstrap';
 import { waitFor } from './support/harness';
 import { TcpProxy } from './support/tcp-proxy';
-import type { Db } from '../libs/db/src';
+import type { Db } from '@app/db';
 import { QUEUE_BACKENDS, TEST_ADMIN_KEY, TEST_DATABASE_URL, TEST_REDIS_URL, testConfig, testDatabase } from './support/test-env';
 
 // PostgreSQL and Redis are shared with other suites: this one never stops them, it

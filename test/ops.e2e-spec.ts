@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALL_QUEUES } from '../libs/queue/src';
+import { ALL_QUEUES } from '@app/queue';
 import { createApi } from '../apps/api/src/api.bootstrap';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.bootstrap';
 import { client, provisionApp, startStack, waitFor, type Stack } from './support/harness';

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceRepository } from '../libs/db/src';
+import { DeviceRepository } from '@app/db';
 import { client, provisionApp, sandboxControl, startStack, waitFor, type Stack } from './support/harness';
 import { appWithDevices as appWithFcmDevices, deviceKits, type DeviceKit } from './support/device-kits';
 import { startWorker } from '../apps/worker/src/worker.bootstrap';
 import { QUEUE_BACKENDS } from './support/test-env';
-import { JobName, QueueName } from '../libs/queue/src';
+import { JobName, QueueName } from '@app/queue';
 
 type Json = Record<string, unknown>;
 interface NotificationBody { status: string; counts: Record<string, number> }

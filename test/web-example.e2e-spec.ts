@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { ConfigError, loadConfig } from '../libs/common/src';
+import { ConfigError, loadConfig } from '@app/common';
 import { client, provisionApp, sandboxControl, startStack, waitFor, type Stack } from './support/harness';
 import { QUEUE_BACKENDS, TEST_ADMIN_KEY, TEST_MASTER_KEY } from './support/test-env';
 import { launchChromium, serveWebExample, type ServedExample } from './support/web-browser';

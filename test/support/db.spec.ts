@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { AppRepository, DeviceRepository, NotificationRepository, type Db } from '../../libs/db/src';
+import { AppRepository, DeviceRepository, NotificationRepository, type Db } from '@app/db';
 import { testConfig, testDatabase } from './test-env';
 
 describe('database: migrations and tenant-scoped repositories', () => {

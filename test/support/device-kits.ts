@@ -1,7 +1,7 @@
-import type { ProviderName } from '../../libs/providers/src/canonical';
+import type { ProviderName } from '@app/providers';
 import assert from 'node:assert/strict';
 import { provisionApp, sandboxControl, type client } from './harness';
-import type { RunningSandbox } from '../../apps/sandbox/src/sandbox';
+import type { RunningSandbox } from '@app/sandbox';
 
 type Json = Record<string, unknown>;
 

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AppConfig } from '../../libs/common/src';
-import type { Db } from '../../libs/db/src';
+import type { AppConfig } from '@app/common';
+import type { Db } from '@app/db';
 import { createApi } from '../../apps/api/src/api.bootstrap';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.bootstrap';
-import { startSandbox, type RunningSandbox } from '../../apps/sandbox/src/sandbox';
+import { startSandbox, type RunningSandbox } from '@app/sandbox';
 import { sandboxEnv as sharedSandboxEnv } from '../../scripts/lib/sandbox-env';
 import { TEST_ADMIN_KEY, testConfig, testDatabase } from './test-env';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { loadConfig, type AppConfig } from '../../libs/common/src';
-import { createDb, migrateToLatest, type Db } from '../../libs/db/src';
+import { loadConfig, type AppConfig } from '@app/common';
+import { createDb, migrateToLatest, type Db } from '@app/db';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -3,8 +3,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { createLogger, type AppConfig } from '../../../libs/common/src';
-import { createDb, migrateToLatest } from '../../../libs/db/src';
+import { createLogger, type AppConfig } from '@app/common';
+import { createDb, migrateToLatest } from '@app/db';
 import { AppsController } from './apps/apps.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { CoreModule } from './core/core.module';
@@ -16,7 +16,7 @@ import { NotificationLogInterceptor } from './logging/notification-log.intercept
 import { installRequestIds, REQUEST_ID_HEADER, requestIdFor, requestLogModule } from './logging/request-log';
 import { NotificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
-import { loadOpsConfig, type OpsConfig } from '../../../libs/observability/src';
+import { loadOpsConfig, type OpsConfig } from '@app/observability';
 import { createApiMetrics, installHttpMetrics, OpsModule, type ApiMetrics } from './ops/ops.module';
 import { setupOpenApi } from './ops/openapi';
 

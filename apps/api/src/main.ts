@@ -1,4 +1,4 @@
-import { createLogger, getConfig } from '../../../libs/common/src';
+import { createLogger, getConfig } from '@app/common';
 import { createApi } from './api.bootstrap';
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
-import { createLogger, getConfig } from '../../../libs/common/src';
-import { createDb, migrateToLatest } from '../../../libs/db/src';
+import { createLogger, getConfig } from '@app/common';
+import { createDb, migrateToLatest } from '@app/db';
 
 /** `npm run migrate`: brings the schema up to date and exits. */
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
-import { createLogger } from '../../../libs/common/src';
-import { startSandbox } from './sandbox';
+import { createLogger } from '@app/common';
+import { startSandbox } from '@app/sandbox';
 
 /** Sandbox process: local stand-ins for APNs, FCM, WNS and Web Push. Never for production. */
 async function main(): Promise<void> {

@@ -1,11 +1,10 @@
 import type { Job } from 'bullmq';
 import type { LoggerService } from '@nestjs/common';
-import { redactToken, type AppConfig } from '../../../libs/common/src';
-import type { CredentialRepository, DeviceRepository, NotificationRepository, OutcomeRow } from '../../../libs/db/src';
-import type { CredentialRecord, DeliveryOutcome } from '../../../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../../../libs/providers/src/provider-registry';
+import { redactToken, type AppConfig } from '@app/common';
+import type { CredentialRepository, DeviceRepository, NotificationRepository, OutcomeRow } from '@app/db';
+import type { CredentialRecord, DeliveryOutcome, ProviderMap } from '@app/providers';
 import type { ObserverList } from './pipeline-observer';
-import { DELIVERY_QUEUES, JobName, retryDelayMs, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '../../../libs/queue/src';
+import { DELIVERY_QUEUES, JobName, retryDelayMs, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '@app/queue';
 
 export interface DeliveryDeps {
   config: AppConfig;

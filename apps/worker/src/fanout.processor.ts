@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
 import type { LoggerService } from '@nestjs/common';
-import type { AppConfig } from '../../../libs/common/src';
-import type { CredentialRepository, DeviceRepository, NotificationRepository, StreamedDevice, AudienceFilter, OutcomeRow } from '../../../libs/db/src';
-import { type CanonicalNotification, type ProviderName } from '../../../libs/providers/src/canonical';
-import { DELIVERY_QUEUES, JobName, type DeliverBatchJobData, type FanoutJobData, type QueueFactory, type BatchDevice } from '../../../libs/queue/src';
+import type { AppConfig } from '@app/common';
+import type { CredentialRepository, DeviceRepository, NotificationRepository, StreamedDevice, AudienceFilter, OutcomeRow } from '@app/db';
+import { type CanonicalNotification, type ProviderName } from '@app/providers';
+import { DELIVERY_QUEUES, JobName, type DeliverBatchJobData, type FanoutJobData, type QueueFactory, type BatchDevice } from '@app/queue';
 import { routeDevice, type CredentialRoute } from './credential-router';
 import type { ObserverList } from './pipeline-observer';
 

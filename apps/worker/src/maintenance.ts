@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import type { IdempotencyRepository, NotificationRepository } from '../../../libs/db/src';
-import { JobName, NOTIFICATION_QUEUES, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '../../../libs/queue/src';
+import type { IdempotencyRepository, NotificationRepository } from '@app/db';
+import { JobName, NOTIFICATION_QUEUES, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '@app/queue';
 
 /**
  * Periodic housekeeping in every worker process (each step is idempotent, so several

@@ -1,5 +1,5 @@
-import type { NotificationView, OutcomeRow } from '../../../libs/db/src';
-import type { ProviderName } from '../../../libs/providers/src/canonical';
+import type { NotificationView, OutcomeRow } from '@app/db';
+import type { ProviderName } from '@app/providers';
 
 /**
  * What the pipeline tells the rest of the system (metrics, webhooks, the event stream)

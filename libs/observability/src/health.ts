@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/src';
-import type { QueueFactory } from '../../queue/src/queue-backend';
+import type { Db } from '@app/db';
+import type { QueueFactory } from '@app/queue';
 import { withTimeout } from './metrics';
 
 /** Readiness checks shared by the API (through @nestjs/terminus) and the worker's ops port. */

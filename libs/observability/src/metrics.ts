@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueFactory } from '../../queue/src/queue-backend';
+import type { QueueFactory } from '@app/queue';
 
 /**
  * Every Prometheus metric the gateway exports, defined once. Each process object (an API

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../common/src/config';
+import { ConfigError } from '@app/common';
 
 /**
  * Settings of the operations surfaces (metrics, health, dashboard), read from the

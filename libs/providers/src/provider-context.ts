@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { LoggerService } from '@nestjs/common';
-import type { AppConfig, UrlGuardOptions } from '../../common/src';
+import type { AppConfig, UrlGuardOptions } from '@app/common';
 
 /** What a provider module gets from the process: configuration, a logger, trust roots. */
 export interface ProviderContext {

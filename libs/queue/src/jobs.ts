@@ -1,4 +1,4 @@
-import type { ApnsEnvironment, CanonicalNotification, ProviderName } from '../../providers/src/canonical';
+import type { ApnsEnvironment, CanonicalNotification, ProviderName } from '@app/providers';
 import { JobName, QueueName } from './queue-names';
 
 /** Fan-out: one per notification; the notification itself travels in the job. */

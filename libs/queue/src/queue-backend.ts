@@ -8,7 +8,7 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 
-import type { QueueBackendKind } from '../../common/src';
+import type { QueueBackendKind } from '@app/common';
 
 export interface QueueBackendOptions {
   kind: QueueBackendKind;

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../providers/src/canonical';
+import type { ProviderName } from '@app/providers';
 
 /**
  * Queue and job names. NEVER RENAME: they are stored in Redis / PostgreSQL, and a

@@ -1,12 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, BadRequestException, Inject } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiKeyAuth } from '../ops/openapi';
-import { AppRepository, CredentialRepository } from '../../../../libs/db/src';
-import { CredentialRejected } from '../../../../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
+import { AppRepository, CredentialRepository } from '@app/db';
+import { CredentialRejected, type ProviderMap, generateVapidCredential } from '@app/providers';
 import { RequireScopes } from '../auth/api-key.guard';
-import { generateVapidCredential } from '../../../../libs/providers/src/webpush/webpush.credentials';
-import type { AppConfig } from '../../../../libs/common/src';
+import type { AppConfig } from '@app/common';
 import { CONFIG, PROVIDERS_MAP } from '../core/tokens';
 import { CreateAppDto, CreateKeyDto, UpsertCredentialDto } from './apps.dto';
 

@@ -1,6 +1,6 @@
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsIn, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PROVIDERS, type ProviderName } from '../../../../libs/providers/src/canonical';
+import { PROVIDERS, type ProviderName } from '@app/providers';
 
 export class CreateAppDto {
   @ApiProperty({ description: 'Display name of the app (tenant)', example: 'Acme Shop', minLength: 1, maxLength: 100 })

@@ -4,8 +4,8 @@ import {
   createParamDecorator, type CanActivate, type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { AppConfig } from '../../../../libs/common/src';
-import { AppRepository, type ApiScope } from '../../../../libs/db/src';
+import type { AppConfig } from '@app/common';
+import { AppRepository, type ApiScope } from '@app/db';
 import { CONFIG } from '../core/tokens';
 
 export type Principal =

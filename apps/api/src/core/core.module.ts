@@ -1,9 +1,8 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { createLogger, SecretBox, type AppConfig } from '../../../../libs/common/src';
-import { AppRepository, CredentialRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, type Db } from '../../../../libs/db/src';
-import { closeProviders, createProviders, type ProviderMap } from '../../../../libs/providers/src/provider-registry';
-import { createProviderContext } from '../../../../libs/providers/src/provider-context';
-import { QueueFactory } from '../../../../libs/queue/src';
+import { createLogger, SecretBox, type AppConfig } from '@app/common';
+import { AppRepository, CredentialRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, type Db } from '@app/db';
+import { closeProviders, createProviders, type ProviderMap, createProviderContext } from '@app/providers';
+import { QueueFactory } from '@app/queue';
 import { CONFIG, DB, PROVIDERS_MAP } from './tokens';
 
 /**

@@ -1,6 +1,6 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createLogger } from '../../../../libs/common/src';
+import { createLogger } from '@app/common';
 
 const logger = createLogger('http');
 

@@ -2,9 +2,8 @@ import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, N
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiKeyAuth } from '../ops/openapi';
 import type { FastifyReply } from 'fastify';
-import { CredentialRepository, DeviceRepository } from '../../../../libs/db/src';
-import { TokenRejected } from '../../../../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
+import { CredentialRepository, DeviceRepository } from '@app/db';
+import { TokenRejected, type ProviderMap } from '@app/providers';
 import { CurrentApp, RequireScopes } from '../auth/api-key.guard';
 import { PROVIDERS_MAP } from '../core/tokens';
 import { ListDevicesQuery, PatchDeviceDto, RegisterDeviceDto } from './devices.dto';

@@ -4,7 +4,7 @@ import {
   ValidatorConstraint, type ValidatorConstraintInterface,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PROVIDERS, type ProviderName } from '../../../../libs/providers/src/canonical';
+import { PROVIDERS, type ProviderName } from '@app/providers';
 
 @ValidatorConstraint({ name: 'isTimeZone' })
 class IsTimeZone implements ValidatorConstraintInterface {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Client } from 'pg';
-import { createLogger, type AppConfig } from '../../../../libs/common/src';
-import { EventRepository } from '../../../../libs/db/src';
+import { createLogger, type AppConfig } from '@app/common';
+import { EventRepository } from '@app/db';
 import { CONFIG } from '../core/tokens';
 import { EventStream } from './event-stream';
 

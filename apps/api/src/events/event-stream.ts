@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { eventEnvelope, type EventRepository } from '../../../../libs/db/src';
+import { eventEnvelope, type EventRepository } from '@app/db';
 
 /** Rows read per query while catching up. */
 const PAGE = 200;

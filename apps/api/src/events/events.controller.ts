@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { EventRepository, isEventType } from '../../../../libs/db/src';
+import { EventRepository, isEventType } from '@app/db';
 import { CurrentApp, RequireScopes } from '../auth/api-key.guard';
 import { EventStreamHub } from './event-stream.hub';
 

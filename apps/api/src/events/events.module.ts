@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { SecretBox, type AppConfig } from '../../../../libs/common/src';
-import { EventRepository, WebhookRepository, type Db } from '../../../../libs/db/src';
+import { SecretBox, type AppConfig } from '@app/common';
+import { EventRepository, WebhookRepository, type Db } from '@app/db';
 import { CONFIG, DB } from '../core/tokens';
 import { WebhooksController } from '../webhooks/webhooks.controller';
 import { EventStreamHub } from './event-stream.hub';

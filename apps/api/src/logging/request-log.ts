@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import type { Level } from 'pino';
 import type { Options } from 'pino-http';
-import { rootLogger } from '../../../../libs/common/src';
+import { rootLogger } from '@app/common';
 import type { Principal } from '../auth/api-key.guard';
 
 /**

@@ -1,5 +1,5 @@
-import type { Db } from '../../../../libs/db/src';
-import { JobName, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '../../../../libs/queue/src';
+import type { Db } from '@app/db';
+import { JobName, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '@app/queue';
 import type { BuiltNotification } from './notification-builder';
 
 /** Most notification rows in one INSERT (and jobs in one addBulk). */

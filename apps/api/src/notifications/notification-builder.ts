@@ -1,7 +1,5 @@
-import { newId } from '../../../../libs/common/src';
-import type { CanonicalNotification, ProviderName } from '../../../../libs/providers/src/canonical';
-import { TokenRejected } from '../../../../libs/providers/src/provider.interface';
-import type { ProviderMap } from '../../../../libs/providers/src/provider-registry';
+import { newId } from '@app/common';
+import { type CanonicalNotification, type ProviderName, TokenRejected, type ProviderMap } from '@app/providers';
 import type { FieldProblem } from '../core/validation';
 import type { SendNotificationDto } from './notifications.dto';
 

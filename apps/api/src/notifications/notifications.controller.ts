@@ -2,7 +2,7 @@ import { BadRequestException, Body, Controller, Delete, Get, Headers, NotFoundEx
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiKeyAuth } from '../ops/openapi';
 import type { FastifyReply } from 'fastify';
-import { NotificationRepository } from '../../../../libs/db/src';
+import { NotificationRepository } from '@app/db';
 import { CurrentApp, RequireScopes } from '../auth/api-key.guard';
 import { BatchSendDto, DeliveriesQuery, SendNotificationDto } from './notifications.dto';
 import { NotificationsService } from './notifications.service';

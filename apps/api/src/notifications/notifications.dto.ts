@@ -4,7 +4,7 @@ import {
   IsUrl, IsUUID, Length, Max, Min, ValidateNested,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PROVIDERS, type ProviderName } from '../../../../libs/providers/src/canonical';
+import { PROVIDERS, type ProviderName } from '@app/providers';
 import { IsStringMap } from '../core/validation';
 
 /** FCM's documented maximum, also the longest any service keeps a message. */

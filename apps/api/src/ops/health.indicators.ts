@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Db } from '../../../../libs/db/src';
-import { checkDatabase, checkQueueBackend, HEALTH_TIMEOUT_MS } from '../../../../libs/observability/src';
-import { QueueFactory } from '../../../../libs/queue/src';
+import type { Db } from '@app/db';
+import { checkDatabase, checkQueueBackend, HEALTH_TIMEOUT_MS } from '@app/observability';
+import { QueueFactory } from '@app/queue';
 import { DB } from '../core/tokens';
 
 /** PostgreSQL answers `select 1` on the API's own pool. */

@@ -4,7 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { API_METRICS, OPS_CONFIG } from './ops.tokens';
-import type { OpsConfig } from '../../../../libs/observability/src';
+import type { OpsConfig } from '@app/observability';
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { UrlRejected } from '../../../../libs/common/src';
+import { UrlRejected } from '@app/common';
 import { checkWebhookUrl } from './webhook-url';
 
 const open = { allowlist: null, sandboxEnabled: false };

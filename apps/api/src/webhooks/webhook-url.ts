@@ -1,4 +1,4 @@
-import { checkUrl, UrlRejected } from '../../../../libs/common/src';
+import { checkUrl, UrlRejected } from '@app/common';
 
 /** Name suffixes that only resolve inside a network (RFC 6761, RFC 6762, RFC 8375, common private zones). */
 const INTERNAL_SUFFIXES = ['.localhost', '.local', '.internal', '.intranet', '.corp', '.lan', '.home', '.home.arpa', '.localdomain'];

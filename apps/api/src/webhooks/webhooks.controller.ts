@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { UrlRejected, type AppConfig } from '../../../../libs/common/src';
-import { AppRepository, WebhookRepository } from '../../../../libs/db/src';
+import { UrlRejected, type AppConfig } from '@app/common';
+import { AppRepository, WebhookRepository } from '@app/db';
 import { RequireScopes } from '../auth/api-key.guard';
 import { CONFIG } from '../core/tokens';
 import { checkWebhookUrl } from './webhook-url';

@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsIn, IsOptional, IsString, Length } from 'class-validator';
-import { EVENT_TYPES, type EventType } from '../../../../libs/db/src';
+import { EVENT_TYPES, type EventType } from '@app/db';
 
 export class CreateWebhookDto {
   /** https URL; checked against WEBHOOK_URL_ALLOWLIST (or "any public name") by checkWebhookUrl. */

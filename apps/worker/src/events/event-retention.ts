@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { EventRepository } from '../../../../libs/db/src';
+import type { EventRepository } from '@app/db';
 
 /** How often each worker purges expired events. */
 export const PURGE_EVERY_MS = 10 * 60_000;

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { newId } from '../../../../libs/common/src';
-import type { EventRepository, EventView, NewEvent, WebhookRepository } from '../../../../libs/db/src';
-import { JobName, QueueName, type QueueFactory, type WebhookJobData } from '../../../../libs/queue/src';
+import { newId } from '@app/common';
+import type { EventRepository, EventView, NewEvent, WebhookRepository } from '@app/db';
+import { JobName, QueueName, type QueueFactory, type WebhookJobData } from '@app/queue';
 
 export interface EventWriterOptions {
   /** How often buffered events are written (one INSERT for all of them). */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Job } from 'bullmq';
 import type { LoggerService } from '@nestjs/common';
-import { SecretBox, type AppConfig } from '../../../../libs/common/src';
-import { EventRepository, WebhookRepository, type Db } from '../../../../libs/db/src';
-import { JobName, type QueueFactory, type WebhookJobData } from '../../../../libs/queue/src';
+import { SecretBox, type AppConfig } from '@app/common';
+import { EventRepository, WebhookRepository, type Db } from '@app/db';
+import { JobName, type QueueFactory, type WebhookJobData } from '@app/queue';
 import { WebhookProcessor } from '../webhooks/webhook.processor';
 import { WebhookSender } from '../webhooks/webhook.sender';
 import { EventRetention } from './event-retention';

@@ -1,4 +1,4 @@
-import type { PipelineMetrics } from '../../../../libs/observability/src';
+import type { PipelineMetrics } from '@app/observability';
 import type { PipelineObserver } from '../pipeline-observer';
 
 /** Turns pipeline events into Prometheus counters and histograms. Counts and returns. */

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import type { Registry } from 'prom-client';
-import { runHealthChecks } from '../../../../libs/observability/src';
+import { runHealthChecks } from '@app/observability';
 
 export interface OpsServerOptions {
   /** 0 picks a free port (tests); the WORKER_OPS_PORT=0 "disabled" case never gets here. */

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { LoggerService } from '@nestjs/common';
-import type { WebhookRepository } from '../../../../libs/db/src';
-import type { WebhookJobData } from '../../../../libs/queue/src';
+import type { WebhookRepository } from '@app/db';
+import type { WebhookJobData } from '@app/queue';
 import type { EventWriter } from '../events/event-writer';
 import type { WebhookSender } from './webhook.sender';
 

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadOrCreateTls } from '../../../sandbox/src/core/sandbox-ca';
+import { loadOrCreateTls } from '@app/sandbox';
 import { WebhookSender } from './webhook.sender';
 import { signWebhook } from './webhook.signature';
 

@@ -1,7 +1,7 @@
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { guardedLookup, trustOptions } from '../../../../libs/common/src';
-import type { WebhookTarget } from '../../../../libs/db/src';
+import { guardedLookup, trustOptions } from '@app/common';
+import type { WebhookTarget } from '@app/db';
 import { signatureHeader, WebhookHeaders } from './webhook.signature';
 
 export type SendResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { newId, randomSecret } from '../../../common/src';
+import { newId, randomSecret } from '@app/common';
 import type { Db } from '../database';
 import type { ApiScope } from '../schema';
 

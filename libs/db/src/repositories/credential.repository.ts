@@ -1,6 +1,5 @@
-import { newId, SecretBox } from '../../../common/src';
-import type { CredentialRecord } from '../../../providers/src/provider.interface';
-import type { ApnsEnvironment, ProviderName } from '../../../providers/src/canonical';
+import { newId, SecretBox } from '@app/common';
+import type { CredentialRecord, ApnsEnvironment, ProviderName } from '@app/providers';
 import type { Db } from '../database';
 
 export interface CredentialView {

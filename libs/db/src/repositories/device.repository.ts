@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { newId } from '../../../common/src';
-import type { ProviderName } from '../../../providers/src/canonical';
+import { newId } from '@app/common';
+import type { ProviderName } from '@app/providers';
 import type { Db } from '../database';
 
 export const tokenHash = (provider: string, token: string): string =>

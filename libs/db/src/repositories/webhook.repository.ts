@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { newId, randomSecret, type SecretBox } from '../../../common/src';
+import { newId, randomSecret, type SecretBox } from '@app/common';
 import type { Db } from '../database';
 import type { EventType } from './event.repository';
 

@@ -1,8 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import type { LoggerService } from '@nestjs/common';
 import { Notification } from '@parse/node-apn';
-import type { AppConfig } from '../../../common/src';
-import { redactToken } from '../../../common/src';
+import { type AppConfig, redactToken } from '@app/common';
 import type { ApnsEnvironment } from '../canonical';
 import type { CredentialRecord, DeliveryOutcome, DeviceRef } from '../provider.interface';
 import { classifyApns, isCredentialVerdict, type ApnsVerdict } from './apns.classifier';

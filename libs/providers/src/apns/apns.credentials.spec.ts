@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { loadOrCreateTls, type SandboxTls } from '../../../../apps/sandbox/src/core/sandbox-ca';
+import { loadOrCreateTls, type SandboxTls } from '@app/sandbox';
 import { CredentialRejected, TokenRejected } from '../provider.interface';
 import { routeEnvironment } from './apns.client';
 import { normalizeApnsCredential, normalizeApnsToken, readApnsSecret, type ApnsSecret } from './apns.credentials';

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { Injection } from '../../../../apps/sandbox/src/core/receipt-store';
+import type { Injection } from '@app/sandbox';
 import type { CredentialRecord, DeliveryOutcome, DeviceRef } from '../provider.interface';
 import type { ApnsClient } from './apns.client';
 import type { ApnsProvider } from './apns.provider';

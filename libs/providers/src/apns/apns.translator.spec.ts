@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../common/src';
+import { loadConfig } from '@app/common';
 import type { CanonicalNotification } from '../canonical';
 import { ApnsProvider } from './apns.provider';
 import { quietLogger } from './apns.spec-support';

@@ -1,6 +1,6 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import https from 'node:https';
-import { guardedLookup, trustOptions } from '../../../common/src';
+import { guardedLookup, trustOptions } from '@app/common';
 import { AccessTokenSource, type FormPost } from './fcm.auth';
 import type { ServiceAccount } from './fcm.credentials';
 

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { checkUrl, UrlRejected, type UrlGuardOptions } from '../../../common/src';
+import { checkUrl, UrlRejected, type UrlGuardOptions } from '@app/common';
 import { CredentialRejected, type NormalizedCredential } from '../provider.interface';
 
 /** The fields of a Google service-account key the gateway uses. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoggerService } from '@nestjs/common';
-import { loadConfig } from '../../../common/src';
+import { loadConfig } from '@app/common';
 import type { CanonicalNotification } from '../canonical';
 import { TokenRejected } from '../provider.interface';
 import { FcmProvider } from './fcm.provider';

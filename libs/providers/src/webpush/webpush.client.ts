@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:https';
-import { guardedLookup, trustOptions } from '../../../common/src';
+import { guardedLookup, trustOptions } from '@app/common';
 import type { PushAnswer } from './webpush.classifier';
 
 export interface WebpushTransportOptions {

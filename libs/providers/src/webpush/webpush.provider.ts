@@ -1,5 +1,5 @@
 import { encrypt } from 'web-push';
-import { checkUrl, redactToken, UrlRejected } from '../../../common/src';
+import { checkUrl, redactToken, UrlRejected } from '@app/common';
 import type { CanonicalNotification } from '../canonical';
 import {
   CredentialRejected,

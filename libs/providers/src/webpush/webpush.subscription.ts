@@ -1,4 +1,4 @@
-import { checkUrl, UrlRejected, type UrlGuardOptions } from '../../../common/src';
+import { checkUrl, UrlRejected, type UrlGuardOptions } from '@app/common';
 import { TokenRejected, type NormalizedToken } from '../provider.interface';
 import { b64url, decodeB64, p256PointProblem } from './webpush.keys';
 

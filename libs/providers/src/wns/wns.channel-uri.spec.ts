@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../common/src';
+import { loadConfig } from '@app/common';
 import { TokenRejected } from '../provider.interface';
 import { createProviderContext } from '../provider-context';
 import { BASE_ENV, MemoryLogger, notification, startRig } from './wns.spec-support';

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:https';
-import { guardedLookup, trustOptions } from '../../../common/src';
+import { guardedLookup, trustOptions } from '@app/common';
 import type { WnsAnswer } from './wns.classifier';
 import type { WnsSecret } from './wns.credentials';
 import { tokenUrlFor, WnsTokenSource, type TokenUrls } from './wns.auth';

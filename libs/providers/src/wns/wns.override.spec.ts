@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../common/src';
+import { loadConfig } from '@app/common';
 import { createProviderContext } from '../provider-context';
 import { validateWnsOverride, xmlRoot } from './wns.override';
 import { WnsProvider } from './wns.provider';

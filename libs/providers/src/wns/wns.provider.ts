@@ -1,4 +1,4 @@
-import { checkUrl, redactToken, UrlRejected } from '../../../common/src';
+import { checkUrl, redactToken, UrlRejected } from '@app/common';
 import type { CanonicalNotification } from '../canonical';
 import {
   CredentialRejected,

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../../../libs/providers/src/canonical';
+import type { ProviderName } from '@app/providers';
 
 export interface Receipt {
   provider: ProviderName;

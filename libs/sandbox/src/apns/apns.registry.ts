@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import type { ApnsEnvironment } from '../../../../libs/providers/src/canonical';
+import type { ApnsEnvironment } from '@app/providers';
 import type { SandboxTls } from '../core/sandbox-ca';
 
 /** Apple's key and team ids: 10 characters, upper-case letters and digits. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PROVIDERS, type ProviderName } from '../../../libs/providers/src/canonical';
+import { PROVIDERS, type ProviderName } from '@app/providers';
 import { ApnsStandIn } from './apns/apns.stand-in';
 import { FcmStandIn } from './fcm/fcm.stand-in';
 import { WnsStandIn } from './wns/wns.stand-in';

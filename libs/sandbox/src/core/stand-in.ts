@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProviderName } from '../../../../libs/providers/src/canonical';
+import type { ProviderName } from '@app/providers';
 import type { ReceiptStore } from './receipt-store';
 import type { SandboxTls } from './sandbox-ca';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { encrypt as eceEncrypt } from 'http_ece';
 import webpush from 'web-push';
-import { normalizeVapidCredential } from '../../../../libs/providers/src/webpush/webpush.credentials';
+import { normalizeVapidCredential } from '@app/providers';
 import { ReceiptStore } from '../core/receipt-store';
 import { loadOrCreateTls } from '../core/sandbox-ca';
 import { WebpushStandIn } from './webpush.stand-in';

@@ -8,7 +8,7 @@ import http2, {
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
-import type { ApnsEnvironment } from '../../../../libs/providers/src/canonical';
+import type { ApnsEnvironment } from '@app/providers';
 import type { ControlAnswer, ControlRequest, StandIn, StandInContext } from '../core/stand-in';
 import { checkHeaders, checkPayload, header, parsePath, topicBase, type ApnsRefusal } from './apns.checks';
 import { ApnsRegistry } from './apns.registry';
