@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import type { Job } from 'bullmq';
 import { sql } from 'kysely';
 import { SecretBox, createLogger } from '@app/common';
-import { CredentialRepository, DeviceRepository, NotificationRepository } from '@app/db';
+import { CircuitRepository, CredentialRepository, DeliveryBatchRepository, DeviceRepository, NotificationRepository } from '@app/db';
 import { QueueName, type FanoutJobData } from '@app/queue';
 import { AcceptWriter } from '../apps/api/src/notifications/accept-writer';
 import { DeliveryProcessor } from '../apps/worker/src/delivery.processor';
 import { FanoutProcessor } from '../apps/worker/src/fanout.processor';
 import { ObserverList } from '../apps/worker/src/pipeline-observer';
+import { CircuitBreaker } from '../apps/worker/src/circuit-breaker';
 import type { BuiltNotification } from '../apps/api/src/notifications/notification-builder';
 import { client, startStack, waitFor, type Stack } from './support/harness';
 import { appWithDevices as appWithFcmDevices, deviceKits, type DeviceKit } from './support/device-kits';
@@ -107,9 +108,11 @@ for (const backend of QUEUE_BACKENDS) describe(`accept path and direct queue (${
       devices: new DeviceRepository(stack.db),
       credentials: new CredentialRepository(stack.db, new SecretBox(stack.config.masterKey)),
       notifications: new NotificationRepository(stack.db),
+      batches: new DeliveryBatchRepository(stack.db),
     };
     const observers = new ObserverList([], () => undefined);
-    const delivery = new DeliveryProcessor({ config: stack.config, logger, queues: stack.worker.queues, providers: stack.worker.providers, observers, ...repos });
+    const breaker = new CircuitBreaker(new CircuitRepository(stack.db), stack.config.circuit, observers, logger);
+    const delivery = new DeliveryProcessor({ config: stack.config, logger, queues: stack.worker.queues, providers: stack.worker.providers, observers, breaker, ...repos });
     const direct = new FanoutProcessor({ config: stack.config, logger, queues: stack.worker.queues, observers, ...repos }, (data, o) => delivery.deliver(data, { ...o, complete: false }));
     const rerun = { data: { appId: app.appId, notificationId: id }, attemptsStarted: 2, stalledCounter: 0, updateProgress: async () => undefined } as unknown as Job<FanoutJobData>;
     assert.deepEqual(await direct.process(rerun), { targeted: 2 });

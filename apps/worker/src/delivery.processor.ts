@@ -1,10 +1,12 @@
 import type { Job } from 'bullmq';
 import type { LoggerService } from '@nestjs/common';
 import { redactToken, type AppConfig } from '@app/common';
-import type { CredentialRepository, DeviceRepository, NotificationRepository, OutcomeRow } from '@app/db';
+import { batchJobId, type CredentialRepository, type DeliveryBatchRepository, type DeviceRepository, type NotificationRepository, type OutcomeRow } from '@app/db';
 import type { CredentialRecord, DeliveryOutcome, ProviderMap } from '@app/providers';
 import type { ObserverList } from './pipeline-observer';
-import { DELIVERY_QUEUES, JobName, retryDelayMs, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '@app/queue';
+import { DELIVERY_QUEUES, JobName, infraRetryOptions, retryDeadline, retryDelayMs, type BatchDevice, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '@app/queue';
+import { OutcomeBuffer } from './outcome-buffer';
+import { CircuitBreaker } from './circuit-breaker';
 
 export interface DeliveryDeps {
   config: AppConfig;
@@ -14,6 +16,8 @@ export interface DeliveryDeps {
   devices: DeviceRepository;
   credentials: CredentialRepository;
   notifications: NotificationRepository;
+  batches: DeliveryBatchRepository;
+  breaker: CircuitBreaker;
   observers: ObserverList;
 }
 
@@ -23,22 +27,37 @@ export interface BatchSummary {
   failed: number;
   expired: number;
   retrying: number;
+  held: number;
 }
 
 /** Decrypted credentials are cached briefly so a large fan-out does not decrypt per batch. */
 const CREDENTIAL_CACHE_MS = 30_000;
+/** While a circuit is open its devices wait this long (plus jitter) before looking again. */
+const HOLD_MS = 2000;
+
+/** Devices that go back into the ledger for a later try, with when and why. */
+interface Later {
+  devices: BatchDevice[];
+  delayMs: number;
+  reason: string;
+  /** Held by an open circuit (no request was made), rather than retried after an answer. */
+  held?: boolean;
+}
 
 /**
- * Sends one batch through its provider and writes the outcomes in one statement.
- * "Retry later" devices (and only those) go into a new delayed job of the same queue;
- * a device whose next try would land after the notification's expiry is counted expired.
+ * Sends one batch through its provider. Outcomes are written as the answers arrive
+ * (OutcomeBuffer); devices to try again go back into the batch's ledger row with the next
+ * generation and a delayed job, until the notification's TTL or the retry window ends.
+ * Devices behind an open circuit are held the same way, without a request.
+ * Infrastructure errors (database, Redis) are thrown: BullMQ retries the job, and the
+ * re-run skips every device that already has a final outcome.
  */
 export class DeliveryProcessor {
   private readonly credCache = new Map<string, { at: number; cred: CredentialRecord | null }>();
   private readonly policy: RetryPolicy;
 
   constructor(private readonly d: DeliveryDeps) {
-    this.policy = { maxAttempts: d.config.retryMaxAttempts, baseDelayMs: d.config.retryBaseDelayMs, maxDelayMs: d.config.retryMaxDelayMs };
+    this.policy = { baseDelayMs: d.config.retryBaseDelayMs, maxDelayMs: d.config.retryMaxDelayMs, maxWindowMs: d.config.retryMaxWindowSeconds * 1000 };
   }
 
   async process(job: Job<DeliverBatchJobData>): Promise<BatchSummary> {
@@ -52,108 +71,208 @@ export class DeliveryProcessor {
    */
   async deliver(data: DeliverBatchJobData, opts: { rerun: boolean; complete: boolean }): Promise<BatchSummary> {
     const { appId, notificationId, notification: n } = data;
-    const summary: BatchSummary = { delivered: 0, invalid: 0, failed: 0, expired: 0, retrying: 0 };
+    const summary: BatchSummary = { delivered: 0, invalid: 0, failed: 0, expired: 0, retrying: 0, held: 0 };
+    const generation = data.generation ?? null;
+    if (data.batchId && generation !== null) {
+      // superseded (the sweep re-drove the batch) or already done: the newer job owns it
+      const current = await this.d.batches.get(data.batchId);
+      if (!current || current.generation !== generation) return summary;
+    }
     let devices = data.devices;
-    // A re-run (worker crash, stalled job) must not resend what already has an outcome.
-    if (opts.rerun) {
+    if (opts.rerun || data.attempt > 0 || (generation ?? 0) > 0) {
       const done = await this.d.notifications.alreadyFinal(notificationId, devices.map((x) => x.id));
       devices = devices.filter((x) => !done.has(x.id));
     }
-    if (devices.length === 0) return summary;
     const attempts = data.attempt + 1;
-    const rows: OutcomeRow[] = [];
-    const row = (id: string, status: OutcomeRow['status'], reason: string | null, msgId: string | null = null) =>
-      rows.push({ deviceId: id, provider: data.provider, status, reason, providerMessageId: msgId, attempts });
+    const buffer = new OutcomeBuffer(
+      async (rows, invalid) => {
+        await this.d.devices.markInvalid(appId, invalid);
+        await this.d.notifications.recordOutcomes(appId, notificationId, rows);
+      },
+      {
+        size: this.d.config.recovery.outcomeFlushSize, ms: this.d.config.recovery.outcomeFlushMs, holdMs: this.d.config.recovery.stallSeconds * 1000,
+        onRetry: (err) => this.d.logger.warn({ msg: 'writing outcomes failed, holding them and retrying', appId, notificationId, error: err.message }),
+      },
+    );
+    const row = (dev: BatchDevice, status: OutcomeRow['status'], reason: string | null, msgId: string | null = null, invalidReason?: string) =>
+      buffer.add({ deviceId: dev.id, provider: data.provider, status, reason, providerMessageId: msgId, attempts }, invalidReason);
 
-    if (n.expiresAt && Date.now() >= n.expiresAt) {
-      for (const dev of devices) row(dev.id, 'expired', 'ttl elapsed before delivery');
-      summary.expired = devices.length;
-      await this.d.notifications.recordOutcomes(appId, notificationId, rows);
-      this.d.observers.emit('batchCompleted', { appId, notificationId, provider: data.provider, rows, providerLatencyMs: 0, acceptedAt: n.acceptedAt });
-      if (opts.complete) await this.complete(appId, notificationId);
-      return summary;
-    }
-
-    const cred = await this.credential(appId, data.credentialId);
-    let outcomes: DeliveryOutcome[];
+    const later: Later[] = [];
     const sendStarted = Date.now();
-    if (!cred) {
-      outcomes = devices.map(() => ({ kind: 'failed', reason: 'credential was deleted' }));
-    } else {
-      outcomes = await this.d.providers[data.provider].send(cred, n, devices);
-      if (outcomes.length !== devices.length) throw new Error(`${data.provider} returned ${outcomes.length} outcomes for ${devices.length} devices`);
-    }
-
-    const invalid: Array<{ deviceId: string; reason: string }> = [];
-    const pending: typeof devices = [];
-    let retryAfter = 0;
     let alarm: string | null = null;
-    outcomes.forEach((o, i) => {
-      const dev = devices[i];
-      switch (o.kind) {
-        case 'delivered':
-          row(dev.id, 'delivered', o.detail ?? null, o.providerMessageId ?? null);
-          summary.delivered++;
-          break;
-        case 'invalid_token':
-          row(dev.id, 'invalid_token', o.reason);
-          invalid.push({ deviceId: dev.id, reason: o.reason });
-          summary.invalid++;
-          break;
-        case 'failed':
-          row(dev.id, 'failed', o.reason);
-          if (o.alarm) alarm = o.reason;
-          summary.failed++;
-          break;
-        case 'retry':
-          if (attempts >= this.policy.maxAttempts) {
-            row(dev.id, 'failed', `gave up after ${attempts} attempts: ${o.reason}`);
+    let cred: CredentialRecord | null = null;
+    if (devices.length > 0 && n.expiresAt && Date.now() >= n.expiresAt) {
+      for (const dev of devices) row(dev, 'expired', 'ttl elapsed before delivery');
+      summary.expired = devices.length;
+    } else if (devices.length > 0) {
+      cred = await this.credential(appId, data.credentialId);
+      const deadline = retryDeadline(this.policy, n);
+      const retryList: BatchDevice[] = [];
+      let retryAfter = 0;
+      let retryReason = '';
+      const settle = (dev: BatchDevice, o: DeliveryOutcome) => {
+        switch (o.kind) {
+          case 'delivered':
+            row(dev, 'delivered', o.detail ?? null, o.providerMessageId ?? null);
+            summary.delivered++;
+            return;
+          case 'invalid_token':
+            row(dev, 'invalid_token', o.reason, null, o.reason);
+            summary.invalid++;
+            return;
+          case 'failed':
+            row(dev, 'failed', o.reason);
+            if (o.alarm) alarm = o.reason;
             summary.failed++;
-          } else {
-            row(dev.id, 'pending_retry', o.reason);
-            pending.push(dev);
+            return;
+          case 'retry':
+            row(dev, 'pending_retry', o.reason);
+            retryList.push(dev);
             retryAfter = Math.max(retryAfter, o.retryAfterMs ?? 0);
-          }
-          break;
+            retryReason = o.reason;
+        }
+      };
+      if (!cred) {
+        for (const dev of devices) settle(dev, { kind: 'failed', reason: 'credential was deleted' });
+      } else {
+        const { send, held } = await this.throughCircuits(cred, data, devices, settle);
+        if (send.length > 0) {
+          const reported = new Array<boolean>(send.length).fill(false);
+          const outcomes = await this.d.providers[data.provider].send(cred, n, send, (i, o) => {
+            reported[i] = true;
+            settle(send[i], o);
+          });
+          if (outcomes.length !== send.length) throw new Error(`${data.provider} returned ${outcomes.length} outcomes for ${send.length} devices`);
+          outcomes.forEach((o, i) => { if (!reported[i]) settle(send[i], o); });
+          await this.recordCircuits(cred, data, send, outcomes);
+        }
+        if (held.devices.length > 0) later.push({ devices: held.devices, delayMs: HOLD_MS + Math.round(Math.random() * HOLD_MS), reason: held.reason, held: true });
       }
-    });
-
-    let delay = 0;
-    if (pending.length) {
-      delay = retryDelayMs(this.policy, data.attempt, retryAfter || undefined);
-      if (n.expiresAt && Date.now() + delay >= n.expiresAt) {
-        for (const r of rows) if (r.status === 'pending_retry') { r.status = 'expired'; r.reason = `ttl elapses before the next try (${r.reason})`; }
-        summary.expired += pending.length;
-        pending.length = 0;
+      if (retryList.length > 0) later.push({ devices: retryList, delayMs: retryDelayMs(this.policy, data.attempt, retryAfter || undefined), reason: retryReason });
+      // written before the deadline rows below: one statement never holds two rows of one device
+      await buffer.drain();
+      // what would be tried after the deadline ends now, with the last reason
+      for (const l of later.splice(0)) {
+        if (Date.now() + l.delayMs < deadline.at) {
+          later.push(l);
+          continue;
+        }
+        for (const dev of l.devices) {
+          if (deadline.by === 'ttl') row(dev, 'expired', `ttl elapses before the next try (${l.reason})`);
+          else row(dev, 'failed', `retry window closed after ${attempts} attempts: ${l.reason}`);
+        }
+        if (deadline.by === 'ttl') summary.expired += l.devices.length;
+        else summary.failed += l.devices.length;
       }
     }
-    summary.retrying = pending.length;
-    // The retry job is queued before outcomes are written: a crash in between re-runs
-    // this batch, whose already-final devices are filtered out above.
-    if (pending.length) {
+    await buffer.drain();
+    summary.held = later.filter((l) => l.held).reduce((a, l) => a + l.devices.length, 0);
+    summary.retrying = later.filter((l) => !l.held).reduce((a, l) => a + l.devices.length, 0);
+    await this.schedule(data, later, attempts);
+    if (later.length === 0 && data.batchId) await this.d.batches.remove(data.batchId, generation);
+
+    const rows = buffer.all;
+    if (rows.length > 0) {
+      this.d.observers.emit('batchCompleted', { appId, notificationId, provider: data.provider, rows, providerLatencyMs: Date.now() - sendStarted, acceptedAt: n.acceptedAt });
+      const invalid = rows.filter((r) => r.status === 'invalid_token').map((r) => ({ deviceId: r.deviceId, reason: r.reason ?? '' }));
+      if (invalid.length) this.d.observers.emit('devicesInvalidated', { appId, provider: data.provider, devices: invalid });
+    }
+    if (alarm && cred) await this.raiseAlarm(appId, cred, data, alarm);
+    if (later.length === 0 && opts.complete) await this.complete(appId, notificationId);
+    if (rows.length > 0 || later.length > 0) {
+      this.d.logger.log({
+        msg: 'batch delivered', appId, notificationId, provider: data.provider, attempt: attempts, ...summary,
+        ...(later.length ? { retryInMs: later[0].delayMs, firstPending: redactToken(later[0].devices[0].token) } : {}),
+      });
+    }
+    return summary;
+  }
+
+  /**
+   * Splits the devices by endpoint circuit: those whose circuit is closed are sent; an open
+   * circuit's devices are held, except one probe when this worker wins the probe slot. A
+   * probe that gets a real answer closes the circuit and lets the rest of its devices go.
+   */
+  private async throughCircuits(cred: CredentialRecord, data: DeliverBatchJobData, devices: BatchDevice[], settle: (dev: BatchDevice, o: DeliveryOutcome) => void) {
+    const groups = new Map<string, BatchDevice[]>();
+    for (const dev of devices) {
+      const ep = CircuitBreaker.endpoint(data.provider, dev.token);
+      groups.set(ep, [...(groups.get(ep) ?? []), dev]);
+    }
+    const send: BatchDevice[] = [];
+    const held = { devices: [] as BatchDevice[], reason: '' };
+    for (const [endpoint, list] of groups) {
+      const k = CircuitBreaker.key(data.appId, data.provider, cred.id, endpoint);
+      if (!(await this.d.breaker.isOpen(k))) {
+        send.push(...list);
+        continue;
+      }
+      held.reason = `circuit open for ${data.provider} at ${endpoint}`;
+      if (!(await this.d.breaker.takeProbe(k))) {
+        held.devices.push(...list);
+        continue;
+      }
+      const [probe, ...rest] = list;
+      const [o] = await this.d.providers[data.provider].send(cred, data.notification, [probe]);
+      if (o.kind === 'retry' && o.unavailable) {
+        held.devices.push(probe, ...rest);
+      } else {
+        settle(probe, o);
+        await this.d.breaker.probeSucceeded(k);
+        send.push(...rest);
+      }
+    }
+    return { send, held };
+  }
+
+  private async recordCircuits(cred: CredentialRecord, data: DeliverBatchJobData, sent: BatchDevice[], outcomes: DeliveryOutcome[]): Promise<void> {
+    const byEndpoint = new Map<string, DeliveryOutcome[]>();
+    sent.forEach((dev, i) => {
+      const ep = CircuitBreaker.endpoint(data.provider, dev.token);
+      byEndpoint.set(ep, [...(byEndpoint.get(ep) ?? []), outcomes[i]]);
+    });
+    for (const [endpoint, list] of byEndpoint) {
+      await this.d.breaker.record(CircuitBreaker.key(data.appId, data.provider, cred.id, endpoint), list).catch((err: Error) =>
+        this.d.logger.warn({ msg: 'circuit state not written', error: err.message }));
+    }
+  }
+
+  /**
+   * The devices to try later go back into the ledger (the next generation of the batch,
+   * due at the delay), then get a delayed job; a crash in between leaves the ledger row,
+   * which the recovery sweep re-drives. Two groups with different delays (a retry and a
+   * hold) become two ledger rows, each keyed by its first device (a device is in one row).
+   */
+  private async schedule(data: DeliverBatchJobData, later: Later[], attempts: number): Promise<void> {
+    if (later.length === 0) return;
+    const own = data.batchId ?? `${data.notificationId}.${data.devices[0].id}`;
+    // The group holding the device this row is named after keeps the row (else the first
+    // group does); the others are named after their own first device, which is in no other row.
+    const keeper = Math.max(0, later.findIndex((l) => l.devices.some((x) => own === `${data.notificationId}.${x.id}`)));
+    const order = [keeper, ...later.keys()].filter((i, k, all) => all.indexOf(i) === k);
+    for (const i of order) {
+      const l = later[i];
+      const id = i === keeper ? own : `${data.notificationId}.${l.devices[0].id}`;
+      const ownGeneration = i === keeper && data.batchId ? (data.generation ?? null) : null;
+      const gen = await this.d.batches.reschedule(
+        { id, notificationId: data.notificationId, appId: data.appId, provider: data.provider, credentialId: data.credentialId, deviceIds: l.devices.map((x) => x.id), attempt: attempts },
+        ownGeneration, new Date(Date.now() + l.delayMs), l.reason,
+      );
+      // the batch was taken over meanwhile: its new owner sends all of it
+      if (gen === null) return;
       await this.d.queues.queue<DeliverBatchJobData>(DELIVERY_QUEUES[data.provider]).add(
         JobName.DeliverBatch,
-        { ...data, devices: pending, attempt: attempts },
-        { delay, jobId: `${notificationId}.${pending[0].id}.r${attempts}` },
+        { ...data, devices: l.devices, attempt: attempts, batchId: id, generation: gen },
+        { delay: l.delayMs, jobId: batchJobId(id, gen), ...infraRetryOptions() },
       );
     }
-    const providerLatencyMs = Date.now() - sendStarted;
-    await this.d.devices.markInvalid(appId, invalid);
-    await this.d.notifications.recordOutcomes(appId, notificationId, rows);
-    this.d.observers.emit('batchCompleted', { appId, notificationId, provider: data.provider, rows, providerLatencyMs, acceptedAt: n.acceptedAt });
-    if (invalid.length) this.d.observers.emit('devicesInvalidated', { appId, provider: data.provider, devices: invalid });
-    if (alarm && cred) {
-      await this.d.credentials.raiseAlarm(appId, cred.id, alarm);
-      this.d.logger.error({ msg: 'credential alarm', appId, credentialId: cred.id, provider: data.provider, reason: alarm });
-      this.d.observers.emit('credentialAlarm', { appId, credentialId: cred.id, provider: data.provider, reason: alarm });
-      this.credCache.delete(cred.id);
-    }
-    if (!pending.length && opts.complete) await this.complete(appId, notificationId);
-    this.d.logger.log({
-      msg: 'batch delivered', appId, notificationId, provider: data.provider, attempt: attempts, ...summary,
-      ...(pending.length ? { retryInMs: delay, firstPending: redactToken(pending[0].token) } : {}),
-    });
-    return summary;
+  }
+
+  private async raiseAlarm(appId: string, cred: CredentialRecord, data: DeliverBatchJobData, alarm: string): Promise<void> {
+    await this.d.credentials.raiseAlarm(appId, cred.id, alarm);
+    this.d.logger.error({ msg: 'credential alarm', appId, credentialId: cred.id, provider: data.provider, reason: alarm });
+    this.d.observers.emit('credentialAlarm', { appId, credentialId: cred.id, provider: data.provider, reason: alarm });
+    this.credCache.delete(cred.id);
   }
 
   private async complete(appId: string, notificationId: string): Promise<void> {

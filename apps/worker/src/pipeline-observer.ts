@@ -22,6 +22,8 @@ export interface PipelineObserver {
   credentialAlarm?(e: { appId: string; credentialId: string; provider: ProviderName; reason: string }): void | Promise<void>;
   /** The fan-out enqueued another page: `added` devices, `enqueued` so far for this notification. */
   fanoutProgress?(e: { appId: string; notificationId: string; added: number; enqueued: number }): void | Promise<void>;
+  /** A push-service endpoint's circuit opened (deliveries held) or closed again; reported once per transition. */
+  circuitChanged?(e: { appId: string; provider: ProviderName; credentialId: string; endpoint: string; state: 'open' | 'closed'; reason: string | null }): void | Promise<void>;
   /** The notification reached a final status (exactly once). */
   notificationCompleted?(e: { appId: string; notification: NotificationView }): void | Promise<void>;
 }

@@ -1,9 +1,11 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { createLogger, SecretBox, type AppConfig } from '@app/common';
-import { CredentialRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, createDb, migrateToLatest } from '@app/db';
+import { CircuitRepository, CredentialRepository, DeliveryBatchRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, createDb, migrateToLatest } from '@app/db';
 import { Maintenance } from './maintenance';
 import { PROVIDERS, closeProviders, createProviders, type ProviderMap, createProviderContext, FcmProvider, RedisRateLimiter } from '@app/providers';
-import { DELIVERY_QUEUES, JobName, QueueFactory, QueueName, ALL_QUEUES, type DeliverBatchJobData, type FanoutJobData } from '@app/queue';
+import { DELIVERY_QUEUES, JobName, QueueFactory, QueueName, ALL_QUEUES, infraBackoffMs, type DeliverBatchJobData, type FanoutJobData } from '@app/queue';
+import { CircuitBreaker } from './circuit-breaker';
+import { checkRedisDurability } from './redis-durability';
 import { DeliveryProcessor } from './delivery.processor';
 import { FanoutProcessor } from './fanout.processor';
 import { Redis } from 'ioredis';
@@ -57,15 +59,19 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     devices: new DeviceRepository(db),
     credentials: new CredentialRepository(db, new SecretBox(config.masterKey)),
     notifications: new NotificationRepository(db),
+    batches: new DeliveryBatchRepository(db),
   };
+  const circuits = new CircuitRepository(db);
   const observerList: PipelineObserver[] = [];
   const observers = new ObserverList(observerList, (err) => logger.error({ msg: 'observer failed', error: err.message }));
   const metrics = createRegistry();
-  observerList.push(new MetricsObserver(new PipelineMetrics(metrics)));
+  const pipelineMetrics = new PipelineMetrics(metrics);
+  observerList.push(new MetricsObserver(pipelineMetrics));
   registerQueueDepth(metrics, queues, ALL_QUEUES);
   const events = startEventPipeline({ config, logger, db, queues });
   observerList.push(events.observer);
-  const delivery = new DeliveryProcessor({ config, logger, queues, providers, observers, ...repos });
+  const breaker = new CircuitBreaker(circuits, config.circuit, observers, logger);
+  const delivery = new DeliveryProcessor({ config, logger, queues, providers, observers, breaker, ...repos });
   const fanoutDeps = { config, logger, queues, observers, ...repos };
   const fanout = new FanoutProcessor(fanoutDeps);
   const direct = new FanoutProcessor(fanoutDeps, (data, o) => delivery.deliver(data, { ...o, complete: false }));
@@ -98,8 +104,11 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
       },
       {
         concurrency: CONCURRENCY[name] ?? config.deliveryConcurrency,
-        lockDuration: 60_000,
-        maxStalledCount: 3,
+        // a killed worker's jobs are taken over within lockMs + stalledIntervalMs (docs/reliability.md)
+        lockDuration: config.recovery.lockMs,
+        stalledInterval: config.recovery.stalledIntervalMs,
+        maxStalledCount: 5,
+        settings: { backoffStrategy: (attemptsMade: number) => infraBackoffMs(attemptsMade) },
       },
     );
     w.on('failed', (job, err) => logger.error({ msg: 'job failed', queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, error: err.message }));
@@ -108,9 +117,12 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const maintenance = new Maintenance({
-    logger, queues, notifications: repos.notifications, idempotency: new IdempotencyRepository(db), idempotencyTtlHours: config.idempotencyTtlHours,
+    logger, queues, ...repos, circuits, idempotency: new IdempotencyRepository(db), idempotencyTtlHours: config.idempotencyTtlHours,
+    stallSeconds: config.recovery.stallSeconds, metrics: pipelineMetrics,
+    onCompleted: (appId, notification) => observers.emit('notificationCompleted', { appId, notification }),
   });
-  maintenance.start();
+  maintenance.start(config.recovery.sweepSeconds * 1000);
+  if (config.redisUrl) void checkRedisDurability(config.redisUrl, logger);
   const opsConfig = loadOpsConfig();
   const opsOptions = options.ops ?? (opsConfig.workerOpsPort === null ? false : { port: opsConfig.workerOpsPort, host: opsConfig.workerOpsHost });
   const ops: RunningOpsServer = opsOptions
@@ -126,7 +138,7 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
     ops,
     async close() {
       await ops.close();
-      maintenance.stop();
+      await maintenance.stop();
       // Worker.close() waits for active jobs to finish; unstarted jobs stay queued.
       await queues.close();
       // events the last jobs produced are flushed after the workers stopped; the flush may

@@ -33,9 +33,25 @@ export interface AppConfig {
   directMaxTargets: number;
   /** Small notifications (the direct queue) one worker process resolves and sends at once. */
   directConcurrency: number;
-  retryMaxAttempts: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** A device is retried for at most this long after its notification was due, never past the TTL. */
+  retryMaxWindowSeconds: number;
+  /** The durable-delivery knobs (docs/reliability.md). */
+  recovery: {
+    /** Unfinished work that has not moved for this long is re-driven from the ledger. */
+    stallSeconds: number;
+    /** How often each worker sweeps for such work. */
+    sweepSeconds: number;
+    /** BullMQ job lock; a killed worker's jobs are taken over after lockMs + stalledIntervalMs. */
+    lockMs: number;
+    stalledIntervalMs: number;
+    /** Outcomes are written as answers arrive, in groups of at most this many or after this long. */
+    outcomeFlushSize: number;
+    outcomeFlushMs: number;
+  };
+  /** Circuit breaker per push-service endpoint and credential. */
+  circuit: { minRequests: number; failureRatio: number; windowMs: number; probeIntervalMs: number };
   idempotencyTtlHours: number;
   sandboxEnabled: boolean;
   /** PEM file of a CA the provider clients trust in addition to the system roots (the sandbox CA). */
@@ -86,6 +102,14 @@ function int(env: Env, name: string, def: number, min = 0, max = Number.MAX_SAFE
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
   }
+  return n;
+}
+
+function num(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number between ${min} and ${max} (got "${raw}")`);
   return n;
 }
 
@@ -165,9 +189,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
     fanoutConcurrency: int(env, 'FANOUT_CONCURRENCY', 2, 1, 64),
     directMaxTargets: int(env, 'DIRECT_MAX_TARGETS', 100, 0, 1000),
     directConcurrency: int(env, 'DIRECT_CONCURRENCY', 32, 1, 256),
-    retryMaxAttempts: int(env, 'RETRY_MAX_ATTEMPTS', 5, 1, 50),
     retryBaseDelayMs: int(env, 'RETRY_BASE_DELAY_MS', 1000, 1),
-    retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', 300_000, 1),
+    retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', 60_000, 1),
+    retryMaxWindowSeconds: int(env, 'RETRY_MAX_WINDOW_SECONDS', 3600, 1, 30 * 24 * 3600),
+    recovery: {
+      stallSeconds: int(env, 'RECOVERY_STALL_SECONDS', 120, 1, 86_400),
+      sweepSeconds: int(env, 'RECOVERY_SWEEP_SECONDS', 30, 1, 3600),
+      lockMs: int(env, 'WORKER_LOCK_MS', 10_000, 1000, 600_000),
+      stalledIntervalMs: int(env, 'WORKER_STALLED_INTERVAL_MS', 5_000, 500, 600_000),
+      outcomeFlushSize: int(env, 'OUTCOME_FLUSH_SIZE', 100, 1, 5000),
+      outcomeFlushMs: int(env, 'OUTCOME_FLUSH_MS', 50, 1, 10_000),
+    },
+    circuit: {
+      minRequests: int(env, 'CIRCUIT_MIN_REQUESTS', 20, 1, 100_000),
+      failureRatio: num(env, 'CIRCUIT_FAILURE_RATIO', 0.5, 0.01, 1),
+      windowMs: int(env, 'CIRCUIT_WINDOW_MS', 10_000, 100, 600_000),
+      probeIntervalMs: int(env, 'CIRCUIT_PROBE_INTERVAL_MS', 1000, 50, 600_000),
+    },
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     sandboxEnabled: bool(env, 'SANDBOX_ENABLED', false),
     extraCaFile: env.PROVIDER_EXTRA_CA_FILE || null,

@@ -3,11 +3,13 @@ import { Pool } from 'pg';
 import type { Database } from './schema';
 import * as m0001 from './migrations/0001-init';
 import * as m0002 from './migrations/0002-events-webhooks';
+import * as m0003 from './migrations/0003-durable-delivery';
 
 /** Migrations are code, listed here in order; never edit one that has shipped. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-init': m0001,
   '0002-events-webhooks': m0002,
+  '0003-durable-delivery': m0003,
 };
 
 class StaticMigrations implements MigrationProvider {
@@ -28,6 +30,8 @@ export function createDb(opts: DbOptions): { db: Db; pool: Pool } {
   const pool = new Pool({
     connectionString: opts.url,
     max: opts.max ?? 10,
+    // a stopped server refuses at once; one that hangs must not hold a request forever
+    connectionTimeoutMillis: 10_000,
     // every pooled connection works inside the configured schema
     options: `-c search_path=${quoteIdent(opts.schema)}`,
   });

@@ -4,5 +4,8 @@ export * from './repositories/app.repository';
 export * from './repositories/credential.repository';
 export * from './repositories/device.repository';
 export * from './repositories/notification.repository';
+export * from './repositories/delivery-batch.repository';
+export * from './repositories/circuit.repository';
 export * from './repositories/event.repository';
 export * from './repositories/webhook.repository';
+export * from './db-errors';

@@ -88,6 +88,38 @@ export interface NotificationsTable {
   created_at: Generated<Date>;
   started_at: Date | null;
   completed_at: Date | null;
+  /** Last time its work moved (a page fanned out, outcomes written); the recovery sweep reads it. */
+  progress_at: Date | null;
+}
+
+/** Devices that still owe an outcome, one row per batch: the ledger behind a delivery job. */
+export interface DeliveryBatchesTable {
+  id: string;
+  notification_id: string;
+  app_id: string;
+  provider: string;
+  credential_id: string;
+  device_ids: string[];
+  attempt: Generated<number>;
+  generation: Generated<number>;
+  run_at: Generated<Date>;
+  last_reason: string | null;
+  checked_at: Generated<Date>;
+  created_at: Generated<Date>;
+}
+
+/** Circuit breaker state per (provider, credential, endpoint), shared by every worker. */
+export interface ProviderCircuitsTable {
+  key: string;
+  app_id: string;
+  provider: string;
+  credential_id: string;
+  endpoint: string;
+  state: 'open' | 'closed';
+  reason: string | null;
+  opened_at: Date | null;
+  probe_at: Date | null;
+  updated_at: Generated<Date>;
 }
 
 export interface DeliveriesTable {
@@ -147,6 +179,8 @@ export interface Database {
   devices: DevicesTable;
   notifications: NotificationsTable;
   deliveries: DeliveriesTable;
+  delivery_batches: DeliveryBatchesTable;
+  provider_circuits: ProviderCircuitsTable;
   idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
   webhooks: WebhooksTable;

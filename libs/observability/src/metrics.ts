@@ -32,6 +32,10 @@ export class PipelineMetrics {
   readonly fanoutDevices: Counter;
   readonly credentialAlarms: Counter<'provider'>;
   readonly notificationsCompleted: Counter<'status'>;
+  readonly stalled: Gauge;
+  readonly redriven: Counter<'kind'>;
+  readonly circuitTransitions: Counter<'provider' | 'state'>;
+  readonly circuitsOpen: Gauge<'provider'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -70,6 +74,29 @@ export class PipelineMetrics {
     this.fanoutDevices = new Counter({
       name: 'push_fanout_devices_enqueued_total',
       help: 'Devices the fan-out has put into delivery batches.',
+      registers,
+    });
+    this.stalled = new Gauge({
+      name: 'push_recovery_stalled',
+      help: 'Unfinished notifications whose work had not moved for RECOVERY_STALL_SECONDS at the last recovery sweep of this worker.',
+      registers,
+    });
+    this.redriven = new Counter({
+      name: 'push_recovery_redriven_total',
+      help: 'Work the recovery sweep re-drove from the ledger because its job was lost or had failed (kind: notification, batch).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.circuitTransitions = new Counter({
+      name: 'push_circuit_transitions_total',
+      help: 'Circuit breaker transitions this worker made (state: open, closed), per provider.',
+      labelNames: ['provider', 'state'],
+      registers,
+    });
+    this.circuitsOpen = new Gauge({
+      name: 'push_circuits_open',
+      help: 'Push-service endpoint circuits (per credential) open at the last recovery sweep, per provider.',
+      labelNames: ['provider'],
       registers,
     });
     this.credentialAlarms = new Counter({

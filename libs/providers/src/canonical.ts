@@ -37,6 +37,8 @@ export interface CanonicalNotification {
   webpush?: Record<string, unknown>;
   /** Epoch ms the API accepted it. */
   acceptedAt: number;
+  /** Epoch ms it is scheduled for (absent: send at once). */
+  sendAt?: number;
   /** Epoch ms after which nothing is delivered (acceptedAt or sendAt + TTL). */
   expiresAt?: number;
 }

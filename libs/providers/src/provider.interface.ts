@@ -29,8 +29,15 @@ export interface CredentialRecord {
 export type DeliveryOutcome =
   | { kind: 'delivered'; providerMessageId?: string; detail?: string }
   | { kind: 'invalid_token'; reason: string }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  /**
+   * `unavailable`: the service itself failed (5xx, timeout, refused or reset connection),
+   * as opposed to throttling this sender (429): it counts against the endpoint's circuit.
+   */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; unavailable?: boolean }
   | { kind: 'failed'; reason: string; alarm?: boolean };
+
+/** Called with a device's index in the batch and its outcome, once, as the answer arrives. */
+export type OutcomeReport = (index: number, outcome: DeliveryOutcome) => void;
 
 export class TokenRejected extends Error {}
 export class CredentialRejected extends Error {}
@@ -58,8 +65,14 @@ export interface PushProvider {
    * the service's limits. Returns problems as "field: rule" strings; empty when fine.
    */
   checkNotification(n: CanonicalNotification): string[];
-  /** Sends to every device; returns one outcome per device, in the same order. */
-  send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]>;
+  /**
+   * Sends to every device; returns one outcome per device, in the same order. `report`,
+   * when given, is called with each device's outcome as its answer arrives, so the worker
+   * can record outcomes while the rest of the batch is still in flight (a crash then
+   * resends only what was in flight). Outcomes decided without a request may be returned
+   * without being reported.
+   */
+  send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { ApnsEnvironment, CanonicalNotification, ProviderName } from '@app/providers';
 import { JobName, QueueName } from './queue-names';
+import { INFRA_ATTEMPTS } from './retry-policy';
 
 /** Fan-out: one per notification; the notification itself travels in the job. */
 export interface FanoutJobData {
@@ -9,7 +10,12 @@ export interface FanoutJobData {
 
 /** Options of a notification's job (fan-out or direct): its id is the notification id. */
 export function notificationJobOptions(notificationId: string, delayMs?: number) {
-  return { jobId: notificationId, delay: delayMs, attempts: 5, backoff: { type: 'exponential' as const, delay: 1000 } };
+  return { jobId: notificationId, delay: delayMs, ...infraRetryOptions() };
+}
+
+/** BullMQ attempts for infrastructure failures (database, Redis, sockets): see retry-policy.ts. */
+export function infraRetryOptions() {
+  return { attempts: INFRA_ATTEMPTS, backoff: { type: 'infra' as const } };
 }
 
 export interface BatchDevice {
@@ -33,6 +39,13 @@ export interface DeliverBatchJobData {
   devices: BatchDevice[];
   /** Attempts made so far for these devices (0 on the first run). */
   attempt: number;
+  /**
+   * The ledger row (delivery_batches) this job works for, and the generation it owns;
+   * null on the direct path's first try, which has no row. A job whose generation was
+   * superseded (the recovery sweep re-drove the batch) does nothing.
+   */
+  batchId: string | null;
+  generation: number | null;
 }
 
 /**

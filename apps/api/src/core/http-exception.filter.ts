@@ -1,6 +1,10 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createLogger } from '@app/common';
+import { isDatabaseUnavailable } from '@app/db';
+
+/** Seconds a client is asked to wait while PostgreSQL is unreachable. */
+const DB_RETRY_AFTER_SECONDS = 5;
 
 const logger = createLogger('http');
 
@@ -26,6 +30,13 @@ export class HttpErrorFilter implements ExceptionFilter {
       return;
     }
     const requestId = host.switchToHttp().getRequest<FastifyRequest>().id;
+    if (isDatabaseUnavailable(exception)) {
+      // nothing was accepted: the request can be sent again as it is
+      logger.warn({ msg: 'database unavailable', requestId, error: (exception as Error)?.message });
+      void reply.status(503).header('retry-after', String(DB_RETRY_AFTER_SECONDS))
+        .send({ statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable; nothing was stored, retry later' });
+      return;
+    }
     logger.error({ msg: 'unhandled error', requestId, error: (exception as Error)?.message, stack: (exception as Error)?.stack });
     void reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }

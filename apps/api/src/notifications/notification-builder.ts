@@ -78,6 +78,7 @@ export function buildNotification(
     wns: dto.wns,
     webpush: dto.webpush,
     acceptedAt: now,
+    ...(sendAt ? { sendAt: sendAt.getTime() } : {}),
     expiresAt: dto.ttlSeconds === undefined ? undefined : start + (dto.ttlSeconds === 0 ? ZERO_TTL_GRACE_MS : dto.ttlSeconds * 1000),
   };
   for (const k of Object.keys(notification) as Array<keyof CanonicalNotification>) {

@@ -34,6 +34,10 @@ export class MetricsObserver implements PipelineObserver {
     this.m.credentialAlarms.inc({ provider: e.provider });
   }
 
+  circuitChanged(e: Parameters<NonNullable<PipelineObserver['circuitChanged']>>[0]): void {
+    this.m.circuitTransitions.inc({ provider: e.provider, state: e.state });
+  }
+
   fanoutProgress(e: Parameters<NonNullable<PipelineObserver['fanoutProgress']>>[0]): void {
     this.m.fanoutDevices.inc(e.added);
   }

@@ -177,6 +177,13 @@ export class DeviceRepository {
   }
 
   /** Marks devices invalid in one statement; kept for audit, excluded from every later send. */
+  /** Devices by id, whatever their status (the recovery sweep rebuilds a batch's job from them). */
+  async byIds(appId: string, ids: string[]): Promise<StreamedDevice[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('devices').select(['id', 'provider', 'token', 'token_data', 'environment', 'credential_id'])
+      .where('app_id', '=', appId).where('id', 'in', ids).orderBy('id').execute() as Promise<StreamedDevice[]>;
+  }
+
   async markInvalid(appId: string, marks: Array<{ deviceId: string; reason: string }>): Promise<number> {
     if (marks.length === 0) return 0;
     const r = await sql`

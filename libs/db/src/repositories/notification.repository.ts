@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database';
+import { DeliveryBatchRepository, type BatchLedgerRow } from './delivery-batch.repository';
 import type { DeliveryStatus, NotificationStatus } from '../schema';
 
 export interface OutcomeRow {
@@ -77,12 +78,15 @@ export class NotificationRepository {
 
   /**
    * queued → sending, returning the row; a row that is not queued (cancelled, or
-   * started by an earlier run of the job) is returned as it is; undefined when gone.
+   * started by an earlier run of the job) is returned as it is, `resumed`; undefined when gone.
    */
   async startForWorker(appId: string, id: string) {
-    const started = await this.db.updateTable('notifications').set({ status: 'sending', started_at: new Date() })
+    const started = await this.db.updateTable('notifications').set({ status: 'sending', started_at: new Date(), progress_at: new Date() })
       .where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'queued').returningAll().executeTakeFirst();
-    return started ?? this.getForWorker(appId, id);
+    if (started) return { ...started, resumed: false };
+    const row = await this.getForWorker(appId, id);
+    // already sending: an earlier run (crashed, or re-driven by the sweep) may have sent some of it
+    return row && { ...row, resumed: true };
   }
 
   /** Cancels a notification that has not started. */
@@ -106,7 +110,28 @@ export class NotificationRepository {
   }
 
   async finishFanout(appId: string, id: string): Promise<void> {
-    await this.db.updateTable('notifications').set({ fanout_done: true }).where('app_id', '=', appId).where('id', '=', id).execute();
+    await this.db.updateTable('notifications').set({ fanout_done: true, progress_at: new Date() }).where('app_id', '=', appId).where('id', '=', id).execute();
+  }
+
+  /**
+   * One fan-out page, in one transaction: the cursor moves (conditionally on the previous
+   * one), the page's batches enter the ledger and its unroutable devices get their
+   * outcome. False when another run moved the cursor first (nothing is written).
+   * The batches' jobs are added after the commit: a crash in between leaves ledger rows
+   * whose jobs the fan-out re-run or the recovery sweep adds.
+   */
+  async recordPage(appId: string, id: string, page: { prevCursor: string | null; nextCursor: string; added: number; last: boolean; batches: BatchLedgerRow[]; unroutable: OutcomeRow[] }): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('notifications')
+        .set((eb) => ({ targeted: eb('targeted', '+', page.added), fanout_cursor: page.nextCursor, progress_at: new Date(), ...(page.last ? { fanout_done: true } : {}) }))
+        .where('app_id', '=', appId).where('id', '=', id)
+        .where(page.prevCursor === null ? sql<boolean>`fanout_cursor IS NULL` : sql<boolean>`fanout_cursor = ${page.prevCursor}::uuid`)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await DeliveryBatchRepository.insert(trx, page.batches);
+      await NotificationRepository.writeOutcomes(trx, appId, id, page.unroutable);
+      return true;
+    });
   }
 
   /**
@@ -115,6 +140,10 @@ export class NotificationRepository {
    * was pending retry leaves the pending count when its final outcome arrives.
    */
   async recordOutcomes(appId: string, notificationId: string, rows: OutcomeRow[]): Promise<void> {
+    await NotificationRepository.writeOutcomes(this.db, appId, notificationId, rows);
+  }
+
+  private static async writeOutcomes(db: Db, appId: string, notificationId: string, rows: OutcomeRow[]): Promise<void> {
     if (rows.length === 0) return;
     await sql`
       WITH input AS (
@@ -152,9 +181,9 @@ export class NotificationRepository {
       UPDATE notifications n SET
         delivered = n.delivered + agg.delivered, failed = n.failed + agg.failed,
         invalid_tokens = n.invalid_tokens + agg.invalid_tokens, expired = n.expired + agg.expired,
-        pending_retry = n.pending_retry + agg.pending
+        pending_retry = n.pending_retry + agg.pending, progress_at = now()
       FROM agg WHERE n.id = ${notificationId} AND n.app_id = ${appId}
-    `.execute(this.db);
+    `.execute(db);
   }
 
   /** Devices of this batch that already have a final outcome (a re-run must not resend them). */
@@ -204,6 +233,20 @@ export class NotificationRepository {
    * API enqueues after commit, so a crash between the two leaves such a row; the worker
    * re-enqueues it (the job id is the notification id, so a live job is not duplicated).
    */
+  /**
+   * Recovery sweep (all apps): unfinished notifications whose work has not moved for
+   * `staleMs` (a scheduled one counts from its sendAt). The sweep decides, from the
+   * ledger and the queue, whether each is really stranded.
+   */
+  async stalled(staleMs: number, limit: number): Promise<Array<{ id: string; app_id: string; status: string; fanout_done: boolean }>> {
+    const r = await sql<{ id: string; app_id: string; status: string; fanout_done: boolean }>`
+      SELECT id, app_id, status, fanout_done FROM notifications
+      WHERE status IN ('queued', 'sending')
+        AND greatest(progress_at, started_at, send_at, created_at) < now() - ${staleMs} * interval '1 millisecond'
+      ORDER BY created_at LIMIT ${limit}`.execute(this.db);
+    return r.rows;
+  }
+
   async overdueQueued(limit: number): Promise<Array<{ id: string; app_id: string }>> {
     return this.db.selectFrom('notifications').select(['id', 'app_id'])
       .where('status', '=', 'queued')

@@ -39,7 +39,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  */
 export function classifyApns(attempt: ApnsAttempt, environment: ApnsEnvironment, now = Date.now()): ApnsVerdict {
   const a = attempt.answer;
-  if (!a) return { kind: 'retry', reason: `transport: ${attempt.transportError ?? 'no answer'}` };
+  if (!a) return { kind: 'retry', reason: `transport: ${attempt.transportError ?? 'no answer'}`, unavailable: true };
   const reason = a.reason ?? '';
   const label = `${a.status}${reason ? ` ${reason}` : ''}`;
   if (a.status === 200) return a.apnsId ? { kind: 'delivered', providerMessageId: a.apnsId } : { kind: 'delivered' };
@@ -51,7 +51,8 @@ export function classifyApns(attempt: ApnsAttempt, environment: ApnsEnvironment,
   if (a.status === 403 && reason !== 'Forbidden') return { kind: 'failed', reason: label || '403', alarm: true };
   if (RETRY_STATUSES.has(a.status) || a.status >= 500) {
     const retryAfterMs = parseRetryAfter(a.retryAfter, now);
-    return retryAfterMs === undefined ? { kind: 'retry', reason: label } : { kind: 'retry', reason: label, retryAfterMs };
+    const unavailable = a.status >= 500 ? { unavailable: true } : {};
+    return retryAfterMs === undefined ? { kind: 'retry', reason: label, ...unavailable } : { kind: 'retry', reason: label, retryAfterMs, ...unavailable };
   }
   // 400 BadTopic/BadPriority/BadCollapseId…, 403 Forbidden, 404 BadPath, 405, 413 PayloadTooLarge: fix the request.
   return { kind: 'failed', reason: label };

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Notification } from '@parse/node-apn';
 import { type AppConfig, redactToken } from '@app/common';
 import type { ApnsEnvironment } from '../canonical';
-import type { CredentialRecord, DeliveryOutcome, DeviceRef } from '../provider.interface';
+import type { CredentialRecord, DeliveryOutcome, DeviceRef, OutcomeReport } from '../provider.interface';
 import { classifyApns, isCredentialVerdict, type ApnsVerdict } from './apns.classifier';
 import { ApnsConnection } from './apns.connection';
 import { parseSigningKey, readApnsSecret, type ApnsSecret } from './apns.credentials';
@@ -106,7 +106,7 @@ export class ApnsClient {
    * (if Apple's 20-minute floor allows) and resends those devices once; nothing else is
    * resent here: retries belong to the gateway's retry policy.
    */
-  async send(credential: CredentialRecord, req: ApnsRequest, devices: DeviceRef[]): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, req: ApnsRequest, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
     const entry = this.clientsFor(credential);
     const note = new Notification();
     note.rawPayload = req.payload;
@@ -132,7 +132,7 @@ export class ApnsClient {
     });
 
     const generation = entry.signer?.generation ?? 0;
-    const expired = await this.round(entry, note, groups, outcomes);
+    const expired = await this.round(entry, note, groups, outcomes, report);
     if (expired.size > 0) {
       const signer = entry.signer;
       if (signer && signer.generation > generation) {
@@ -156,6 +156,7 @@ export class ApnsClient {
     note: Notification,
     groups: Map<ApnsEnvironment, Map<string, number[]>>,
     outcomes: DeliveryOutcome[],
+    report?: OutcomeReport,
   ): Promise<Map<ApnsEnvironment, Map<string, number[]>>> {
     const expired = new Map<ApnsEnvironment, Map<string, number[]>>();
     let stop: DeliveryOutcome | null = null;
@@ -183,7 +184,10 @@ export class ApnsClient {
             expired.set(environment, m);
             return;
           }
-          for (const i of indexes) outcomes[i] = verdict;
+          for (const i of indexes) {
+            outcomes[i] = verdict;
+            report?.(i, verdict);
+          }
         })());
       }
     }

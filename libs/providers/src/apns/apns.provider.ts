@@ -7,6 +7,7 @@ import {
   type NormalizedCredential,
   type NormalizedToken,
   type PushProvider,
+  type OutcomeReport,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { ApnsClient } from './apns.client';
@@ -55,7 +56,7 @@ export class ApnsProvider implements PushProvider {
     return translationProblems(translateApns(n, value, SIZE_CHECK_BUNDLE_ID));
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
     if (devices.length === 0) return [];
     let bundleId: string;
     try {
@@ -71,7 +72,7 @@ export class ApnsProvider implements PushProvider {
     // checkNotification refuses these at the API; a notification queued before a rule change lands here, never sent.
     const all = [...problems, ...translationProblems(req)];
     if (all.length > 0) return devices.map(() => ({ kind: 'failed', reason: all.join('; ') }));
-    return this.client.send(credential, req, devices);
+    return this.client.send(credential, req, devices, report);
   }
 
   async close(): Promise<void> {

@@ -57,9 +57,9 @@ describe('fcm classifier', () => {
       kind: 'retry', reason: 'QUOTA_EXCEEDED', retryAfterMs: 30_000,
     });
     assert.deepEqual(classifyFcmAnswer(answer(503, { status: 'UNAVAILABLE', details: [fcmError('UNAVAILABLE')] }, 'Wed, 01 Jan 2025 00:01:00 GMT'), NOW), {
-      kind: 'retry', reason: 'UNAVAILABLE', retryAfterMs: 60_000,
+      kind: 'retry', reason: 'UNAVAILABLE', retryAfterMs: 60_000, unavailable: true,
     });
-    assert.deepEqual(classifyFcmAnswer(answer(500, { status: 'INTERNAL', details: [fcmError('INTERNAL')] }), NOW), { kind: 'retry', reason: 'INTERNAL' });
+    assert.deepEqual(classifyFcmAnswer(answer(500, { status: 'INTERNAL', details: [fcmError('INTERNAL')] }), NOW), { kind: 'retry', reason: 'INTERNAL', unavailable: true });
   });
 
   it('UNAUTHENTICATED asks for a token refresh; THIRD_PARTY_AUTH_ERROR is a permanent credential alarm', () => {
@@ -71,7 +71,7 @@ describe('fcm classifier', () => {
 
   it('falls back to the HTTP status when the body is not Google JSON', () => {
     assert.deepEqual(classifyFcmAnswer({ status: 502, body: '<html>bad gateway</html>', retryAfter: '5' }, NOW), {
-      kind: 'retry', reason: 'INTERNAL', retryAfterMs: 5000,
+      kind: 'retry', reason: 'INTERNAL', retryAfterMs: 5000, unavailable: true,
     });
     assert.deepEqual(classifyFcmAnswer({ status: 401, body: '' }, NOW), { kind: 'refresh_auth', reason: 'UNAUTHENTICATED' });
     assert.deepEqual(classifyFcmAnswer({ status: 404, body: 'nope' }, NOW), { kind: 'invalid_token', reason: 'NOT_FOUND' });
@@ -79,7 +79,7 @@ describe('fcm classifier', () => {
   });
 
   it('transport errors retry', () => {
-    assert.deepEqual(classifyTransportError({ code: 'ECONNRESET', message: 'reset' }), { kind: 'retry', reason: 'transport: ECONNRESET' });
+    assert.deepEqual(classifyTransportError({ code: 'ECONNRESET', message: 'reset' }), { kind: 'retry', reason: 'transport: ECONNRESET', unavailable: true });
   });
 
   it('parses Retry-After in seconds or as a date', () => {

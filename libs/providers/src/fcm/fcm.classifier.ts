@@ -75,8 +75,9 @@ export function classifyFcmAnswer(a: FcmAnswerLike, nowMs: number): FcmVerdict {
   const errorCode = details.find((d) => d?.['@type'] === FCM_ERROR_TYPE && typeof d.errorCode === 'string')?.errorCode;
   const code = errorCode ?? (typeof e.status === 'string' ? e.status : statusForHttp(a.status));
   const retryAfterMs = parseRetryAfter(a.retryAfter, nowMs);
+  const unavailable = a.status >= 500 ? { unavailable: true } : {};
   const retry = (reason: string): DeliveryOutcome =>
-    retryAfterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, retryAfterMs };
+    retryAfterMs === undefined ? { kind: 'retry', reason, ...unavailable } : { kind: 'retry', reason, retryAfterMs, ...unavailable };
 
   switch (code) {
     case 'UNREGISTERED':
@@ -114,5 +115,5 @@ export function classifyFcmAnswer(a: FcmAnswerLike, nowMs: number): FcmVerdict {
 
 /** No HTTP answer at all: the message may not have been sent, so it is retried. */
 export function classifyTransportError(err: { code?: string; message: string }): DeliveryOutcome {
-  return { kind: 'retry', reason: `transport: ${err.code ?? 'error'}` };
+  return { kind: 'retry', reason: `transport: ${err.code ?? 'error'}`, unavailable: true };
 }

@@ -9,6 +9,7 @@ import {
   type NormalizedCredential,
   type NormalizedToken,
   type PushProvider,
+  type OutcomeReport,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { TokenMintFailed } from './fcm.auth';
@@ -75,7 +76,7 @@ export class FcmProvider implements PushProvider {
     return problems;
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
     if (devices.length === 0) return [];
     const all = (o: DeliveryOutcome): DeliveryOutcome[] => devices.map(() => o);
     // checked again here: a job may predate a rule, and a too-large message is never sent
@@ -106,7 +107,10 @@ export class FcmProvider implements PushProvider {
         break;
       }
       part.forEach((d, k) => {
-        pending.push(this.sendOne(client, req, d).then((o) => void (outcomes[i + k] = o)));
+        pending.push(this.sendOne(client, req, d).then((o) => {
+          outcomes[i + k] = o;
+          report?.(i + k, o);
+        }));
       });
     }
     await Promise.all(pending);

@@ -22,7 +22,7 @@ describe('webpush classifier', () => {
     for (const s of [429, 406, 500, 502, 503, 504]) assert.equal(answer(s).kind, 'retry', String(s));
     assert.deepEqual(answer(429, { retryAfter: '30' }), { kind: 'retry', reason: 'webpush 429', retryAfterMs: 30_000 });
     const date = new Date(NOW + 90_000).toUTCString();
-    assert.deepEqual(answer(503, { retryAfter: date }), { kind: 'retry', reason: 'webpush 503', retryAfterMs: 90_000 });
+    assert.deepEqual(answer(503, { retryAfter: date }), { kind: 'retry', reason: 'webpush 503', retryAfterMs: 90_000, unavailable: true });
     assert.equal((answer(503, { retryAfter: 'soon' }) as { retryAfterMs?: number }).retryAfterMs, undefined);
   });
 
@@ -44,7 +44,7 @@ describe('webpush classifier', () => {
   });
 
   it('transport errors retry', () => {
-    assert.deepEqual(classifyWebpush({ kind: 'transport', code: 'ECONNRESET' }, NOW), { kind: 'retry', reason: 'transport: ECONNRESET' });
+    assert.deepEqual(classifyWebpush({ kind: 'transport', code: 'ECONNRESET' }, NOW), { kind: 'retry', reason: 'transport: ECONNRESET', unavailable: true });
   });
 
   it('adds an autopush errno to the reason but decides from the status only', () => {

@@ -32,7 +32,7 @@ function errno(body: string | undefined): string {
  * answer tells those apart, so 200 counts as delivered.
  */
 export function classifyWebpush(a: PushAnswer, nowMs: number): DeliveryOutcome {
-  if (a.kind === 'transport') return { kind: 'retry', reason: `transport: ${a.code}` };
+  if (a.kind === 'transport') return { kind: 'retry', reason: `transport: ${a.code}`, unavailable: true };
   const s = a.status;
   const reason = `webpush ${s}${errno(a.body)}`;
   if (s === 200 || s === 201 || s === 202) {
@@ -43,7 +43,8 @@ export function classifyWebpush(a: PushAnswer, nowMs: number): DeliveryOutcome {
   // Rate limited (429), WNS-backed endpoints' 406 (throttled), or the service is unwell.
   if (s === 429 || s === 406 || s >= 500) {
     const retryAfterMs = parseRetryAfter(a.retryAfter, nowMs);
-    return retryAfterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, retryAfterMs };
+    const unavailable = s >= 500 ? { unavailable: true } : {};
+    return retryAfterMs === undefined ? { kind: 'retry', reason, ...unavailable } : { kind: 'retry', reason, retryAfterMs, ...unavailable };
   }
   // The VAPID JWT was refused or the key does not match the subscription's applicationServerKey.
   if (s === 401 || s === 403) return { kind: 'failed', reason: `${reason}: VAPID authorization refused`, alarm: true };

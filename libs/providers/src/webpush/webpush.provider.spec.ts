@@ -244,7 +244,7 @@ describe('webpush provider against the sandbox push service', () => {
     const d = device(sub);
     d.token = d.token.replace(/:\d+\//, `:${closed}/`);
     const [o] = await provider.send(cred, notification(), [d]);
-    assert.deepEqual(o, { kind: 'retry', reason: 'transport: ECONNREFUSED' });
+    assert.deepEqual(o, { kind: 'retry', reason: 'transport: ECONNREFUSED', unavailable: true });
   });
 
   it('a push service that does not answer in time is a transport error to retry', async () => {
@@ -253,7 +253,7 @@ describe('webpush provider against the sandbox push service', () => {
       const sub = await mint();
       inject(sub, { status: 201, stallMs: 1500 });
       const [o] = await impatient.send(credential(), notification(), [device(sub)]);
-      assert.deepEqual(o, { kind: 'retry', reason: 'transport: ETIMEDOUT' });
+      assert.deepEqual(o, { kind: 'retry', reason: 'transport: ETIMEDOUT', unavailable: true });
     } finally {
       await impatient.close();
     }

@@ -10,6 +10,7 @@ import {
   type NormalizedCredential,
   type NormalizedToken,
   type PushProvider,
+  type OutcomeReport,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { classifyWebpush } from './webpush.classifier';
@@ -61,7 +62,7 @@ export class WebpushProvider implements PushProvider {
     return [...problems, ...translationProblems(n, value)];
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
     let vapid: VapidHeaderCache;
     try {
       vapid = this.clientFor(credential).vapid;
@@ -92,6 +93,7 @@ export class WebpushProvider implements PushProvider {
           );
         }
         outcomes[i] = outcome;
+        report?.(i, outcome);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.inFlight, devices.length) }, worker));

@@ -120,7 +120,7 @@ describe('WNS access tokens against the stand-in', () => {
     const { device } = await rig.channel(app);
     rig.store.inject('wns', `token:${app.clientId}`, { status: 503, retryAfter: 30 });
     const [o] = await rig.provider.send(rig.credential(app), notification({ title: 't' }), [device]);
-    assert.deepEqual(o, { kind: 'retry', reason: 'token endpoint 503 temporarily_unavailable', retryAfterMs: 30_000 });
+    assert.deepEqual(o, { kind: 'retry', reason: 'token endpoint 503 temporarily_unavailable', retryAfterMs: 30_000, unavailable: true });
     const [again] = await rig.provider.send(rig.credential(app), notification({ title: 't' }), [device]);
     assert.equal(again.kind, 'delivered');
   });

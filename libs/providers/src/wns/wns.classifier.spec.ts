@@ -19,7 +19,7 @@ describe('WNS classifier', () => {
 
   it('406, 429, 500, 503 (and other 5xx) retry, honouring Retry-After', () => {
     for (const s of [406, 429, 500, 502, 503]) assert.equal(http(s).kind, 'retry', String(s));
-    assert.deepEqual(http(503, { retryAfter: '120' }), { kind: 'retry', reason: '503 service unavailable', retryAfterMs: 120_000 });
+    assert.deepEqual(http(503, { retryAfter: '120' }), { kind: 'retry', reason: '503 service unavailable', retryAfterMs: 120_000, unavailable: true });
     assert.deepEqual(http(406, { wnsStatus: 'channelthrottled' }), { kind: 'retry', reason: '406 channel throttled', retryAfterMs: undefined });
   });
 
@@ -41,7 +41,7 @@ describe('WNS classifier', () => {
   });
 
   it('transport errors retry, a refused private address does not', () => {
-    assert.deepEqual(classifyWnsAnswer({ kind: 'transport', code: 'ECONNRESET' }), { kind: 'retry', reason: 'transport error: ECONNRESET' });
+    assert.deepEqual(classifyWnsAnswer({ kind: 'transport', code: 'ECONNRESET' }), { kind: 'retry', reason: 'transport error: ECONNRESET', unavailable: true });
     assert.equal(classifyWnsAnswer({ kind: 'transport', code: 'EPRIVATEADDR' }).kind, 'failed');
   });
 
@@ -63,7 +63,7 @@ describe('WNS classifier', () => {
     });
     assert.equal(classifyWnsTokenFailure({ kind: 'http', status: 401 }).kind, 'failed');
     assert.deepEqual(classifyWnsTokenFailure({ kind: 'http', status: 503, retryAfter: '5' }, 0), {
-      kind: 'retry', reason: 'token endpoint 503', retryAfterMs: 5000,
+      kind: 'retry', reason: 'token endpoint 503', retryAfterMs: 5000, unavailable: true,
     });
     assert.equal(classifyWnsTokenFailure({ kind: 'http', status: 429 }).kind, 'retry');
     assert.equal(classifyWnsTokenFailure({ kind: 'transport', code: 'ETIMEDOUT' }).kind, 'retry');

@@ -44,7 +44,7 @@ const REFUSED_CODES = new Set(['EPRIVATEADDR']);
 export function classifyWnsAnswer(a: WnsAnswer, now: number = Date.now()): DeliveryOutcome {
   if (a.kind === 'transport') {
     if (REFUSED_CODES.has(a.code)) return { kind: 'failed', reason: `channel host refused: ${a.code}` };
-    return { kind: 'retry', reason: `transport error: ${a.code}` };
+    return { kind: 'retry', reason: `transport error: ${a.code}`, unavailable: true };
   }
   const s = a.status;
   if (s === 200) {
@@ -58,7 +58,7 @@ export function classifyWnsAnswer(a: WnsAnswer, now: number = Date.now()): Deliv
   // 500 and 503 are the documented ones; any 5xx or 429 is the service asking for time.
   if (s === 406 || s === 429 || s >= 500) {
     const label = s === 406 ? '406 channel throttled' : `${s} service unavailable`;
-    return { kind: 'retry', reason: withDescription(label, a), retryAfterMs: parseRetryAfter(a.retryAfter, now) };
+    return { kind: 'retry', reason: withDescription(label, a), retryAfterMs: parseRetryAfter(a.retryAfter, now), ...(s >= 500 ? { unavailable: true } : {}) };
   }
   if (s === 401) return { kind: 'failed', reason: withDescription('401 access token rejected after a refresh', a) };
   if (s === 403) {
@@ -76,10 +76,10 @@ export function classifyWnsAnswer(a: WnsAnswer, now: number = Date.now()): Deliv
  * credential's fault and raises an alarm; 429, 5xx and transport trouble are retried.
  */
 export function classifyWnsTokenFailure(f: WnsTokenFailure, now: number = Date.now()): DeliveryOutcome {
-  if (f.kind === 'transport') return { kind: 'retry', reason: `token endpoint unreachable: ${f.code}` };
+  if (f.kind === 'transport') return { kind: 'retry', reason: `token endpoint unreachable: ${f.code}`, unavailable: true };
   const error = f.error ? ` ${f.error}` : '';
   if (f.status === 429 || f.status >= 500) {
-    return { kind: 'retry', reason: `token endpoint ${f.status}${error}`, retryAfterMs: parseRetryAfter(f.retryAfter, now) };
+    return { kind: 'retry', reason: `token endpoint ${f.status}${error}`, retryAfterMs: parseRetryAfter(f.retryAfter, now), ...(f.status >= 500 ? { unavailable: true } : {}) };
   }
   return { kind: 'failed', reason: `token endpoint refused the credential: ${f.status}${error}`, alarm: true };
 }

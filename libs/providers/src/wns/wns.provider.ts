@@ -9,6 +9,7 @@ import {
   type NormalizedCredential,
   type NormalizedToken,
   type PushProvider,
+  type OutcomeReport,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { WnsTokenError } from './wns.auth';
@@ -43,7 +44,7 @@ export class WnsProvider implements PushProvider {
     return translateWns(n, n.acceptedAt).problems;
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[]): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
     if (devices.length === 0) return [];
     let client: WnsClient;
     try {
@@ -60,7 +61,7 @@ export class WnsProvider implements PushProvider {
       const reason = `notification not sendable on WNS: ${problems.join('; ')}`;
       return devices.map(() => ({ kind: 'failed', reason }));
     }
-    const outcomes = await Promise.all(devices.map((d) => this.sendOne(client, request, d)));
+    const outcomes = await Promise.all(devices.map((d, i) => this.sendOne(client, request, d).then((o) => (report?.(i, o), o))));
     const alarm = outcomes.find((o) => o.kind === 'failed' && o.alarm);
     if (alarm && alarm.kind === 'failed') {
       this.ctx.logger.warn({ msg: 'wns credential alarm', credentialId: credential.id, appId: credential.appId, reason: alarm.reason });

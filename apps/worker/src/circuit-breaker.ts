@@ -1,0 +1,110 @@
+import type { LoggerService } from '@nestjs/common';
+import type { CircuitKey, CircuitRepository } from '@app/db';
+import type { DeliveryOutcome, ProviderName } from '@app/providers';
+import type { ObserverList } from './pipeline-observer';
+
+export interface CircuitOptions {
+  /** Requests seen in the window before the ratio means anything. */
+  minRequests: number;
+  /** Share of requests that failed with the service unavailable (5xx, timeout, connection) that opens the circuit. */
+  failureRatio: number;
+  windowMs: number;
+  /** While open: one probe request per this interval, across every worker. */
+  probeIntervalMs: number;
+}
+
+/** How long a worker trusts its last read of a circuit's shared state. */
+const STATE_CACHE_MS = 250;
+
+/**
+ * A circuit breaker per push-service endpoint and credential (Envoy's outlier detection,
+ * Hystrix's half-open probe). Each worker counts the answers it gets in a short window;
+ * when most of them say the service is unavailable it opens the circuit in the shared
+ * state (PostgreSQL: the one store every worker process shares on both queue backends).
+ * While it is open nothing is sent to that endpoint with that credential: the work is held
+ * in the ledger, and one request at a time (per `probeIntervalMs`, across every worker)
+ * probes it. The first probe that gets a real answer closes the circuit.
+ * Throttling (429) is not a failure here: the Retry-After already paces it.
+ */
+export class CircuitBreaker {
+  private readonly cache = new Map<string, { at: number; open: boolean }>();
+  private readonly windows = new Map<string, { start: number; total: number; failed: number; reason: string }>();
+
+  constructor(
+    private readonly repo: CircuitRepository,
+    private readonly opts: CircuitOptions,
+    private readonly observers: ObserverList,
+    private readonly logger: LoggerService,
+  ) {}
+
+  /** The endpoint a device's requests go to: the URL host for WNS and Web Push, the service itself otherwise. */
+  static endpoint(provider: ProviderName, token: string): string {
+    if (provider === 'wns' || provider === 'webpush') {
+      try {
+        return new URL(token).host;
+      } catch {
+        return provider;
+      }
+    }
+    return provider;
+  }
+
+  static key(appId: string, provider: ProviderName, credentialId: string, endpoint: string): CircuitKey {
+    return { key: `${provider}:${credentialId}:${endpoint}`, appId, provider, credentialId, endpoint };
+  }
+
+  /** Whether the circuit is open (state read at most every 250 ms; an unreadable state counts as closed). */
+  async isOpen(k: CircuitKey): Promise<boolean> {
+    const hit = this.cache.get(k.key);
+    if (hit && Date.now() - hit.at < STATE_CACHE_MS) return hit.open;
+    let open = false;
+    try {
+      open = (await this.repo.get(k.key)).state === 'open';
+    } catch {
+      open = hit?.open ?? false;
+    }
+    this.cache.set(k.key, { at: Date.now(), open });
+    return open;
+  }
+
+  /** The right to send one probe now, once per probe interval across every worker. */
+  async takeProbe(k: CircuitKey): Promise<boolean> {
+    try {
+      return await this.repo.takeProbe(k.key, this.opts.probeIntervalMs);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Counts a group of answers; opens the circuit when most of the window's requests failed. */
+  async record(k: CircuitKey, outcomes: DeliveryOutcome[]): Promise<void> {
+    const now = Date.now();
+    let w = this.windows.get(k.key);
+    if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
+    for (const o of outcomes) {
+      w.total++;
+      if (o.kind === 'retry' && o.unavailable) {
+        w.failed++;
+        w.reason = o.reason;
+      }
+    }
+    if (w.total < this.opts.minRequests || w.failed / w.total < this.opts.failureRatio) return;
+    const reason = `${w.failed} of ${w.total} requests failed (last: ${w.reason})`;
+    this.windows.delete(k.key);
+    this.cache.set(k.key, { at: now, open: true });
+    if (await this.repo.open(k, reason, this.opts.probeIntervalMs)) {
+      this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint, reason });
+      this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'open', reason });
+    }
+  }
+
+  /** A probe got a real answer: close the circuit. */
+  async probeSucceeded(k: CircuitKey): Promise<void> {
+    this.windows.delete(k.key);
+    this.cache.set(k.key, { at: Date.now(), open: false });
+    if (await this.repo.close(k.key)) {
+      this.logger.warn({ msg: 'circuit closed: resuming deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint });
+      this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'closed', reason: null });
+    }
+  }
+}
