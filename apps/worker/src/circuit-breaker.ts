@@ -29,6 +29,8 @@ const STATE_CACHE_MS = 250;
 export class CircuitBreaker {
   private readonly cache = new Map<string, { at: number; open: boolean }>();
   private readonly windows = new Map<string, { start: number; total: number; failed: number; reason: string }>();
+  /** When this worker last saw each circuit close: answers to requests sent before that say nothing new. */
+  private readonly closedAt = new Map<string, number>();
 
   constructor(
     private readonly repo: CircuitRepository,
@@ -76,8 +78,9 @@ export class CircuitBreaker {
     }
   }
 
-  /** Counts a group of answers; opens the circuit when most of the window's requests failed. */
-  async record(k: CircuitKey, outcomes: DeliveryOutcome[]): Promise<void> {
+  /** Counts a group of answers to requests sent at `sentAt`; opens the circuit when most of the window's requests failed. */
+  async record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): Promise<void> {
+    if (sentAt < (this.closedAt.get(k.key) ?? 0)) return;
     const now = Date.now();
     let w = this.windows.get(k.key);
     if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
@@ -101,6 +104,7 @@ export class CircuitBreaker {
   /** A probe got a real answer: close the circuit. */
   async probeSucceeded(k: CircuitKey): Promise<void> {
     this.windows.delete(k.key);
+    this.closedAt.set(k.key, Date.now());
     this.cache.set(k.key, { at: Date.now(), open: false });
     if (await this.repo.close(k.key)) {
       this.logger.warn({ msg: 'circuit closed: resuming deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint });

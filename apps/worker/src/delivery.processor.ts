@@ -137,6 +137,7 @@ export class DeliveryProcessor {
       } else {
         const { send, held } = await this.throughCircuits(cred, data, devices, settle);
         if (send.length > 0) {
+          const sentAt = Date.now();
           const reported = new Array<boolean>(send.length).fill(false);
           const outcomes = await this.d.providers[data.provider].send(cred, n, send, (i, o) => {
             reported[i] = true;
@@ -144,7 +145,7 @@ export class DeliveryProcessor {
           });
           if (outcomes.length !== send.length) throw new Error(`${data.provider} returned ${outcomes.length} outcomes for ${send.length} devices`);
           outcomes.forEach((o, i) => { if (!reported[i]) settle(send[i], o); });
-          await this.recordCircuits(cred, data, send, outcomes);
+          await this.recordCircuits(cred, data, send, outcomes, sentAt);
         }
         if (held.devices.length > 0) later.push({ devices: held.devices, delayMs: HOLD_MS + Math.round(Math.random() * HOLD_MS), reason: held.reason, held: true });
       }
@@ -225,14 +226,14 @@ export class DeliveryProcessor {
     return { send, held };
   }
 
-  private async recordCircuits(cred: CredentialRecord, data: DeliverBatchJobData, sent: BatchDevice[], outcomes: DeliveryOutcome[]): Promise<void> {
+  private async recordCircuits(cred: CredentialRecord, data: DeliverBatchJobData, sent: BatchDevice[], outcomes: DeliveryOutcome[], sentAt: number): Promise<void> {
     const byEndpoint = new Map<string, DeliveryOutcome[]>();
     sent.forEach((dev, i) => {
       const ep = CircuitBreaker.endpoint(data.provider, dev.token);
       byEndpoint.set(ep, [...(byEndpoint.get(ep) ?? []), outcomes[i]]);
     });
     for (const [endpoint, list] of byEndpoint) {
-      await this.d.breaker.record(CircuitBreaker.key(data.appId, data.provider, cred.id, endpoint), list).catch((err: Error) =>
+      await this.d.breaker.record(CircuitBreaker.key(data.appId, data.provider, cred.id, endpoint), list, sentAt).catch((err: Error) =>
         this.d.logger.warn({ msg: 'circuit state not written', error: err.message }));
     }
   }

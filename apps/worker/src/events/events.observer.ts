@@ -63,6 +63,14 @@ export class EventsObserver implements PipelineObserver {
     this.writer.add({ appId: e.appId, type: 'credential.alarm', payload: { credentialId: e.credentialId, provider: e.provider, reason: e.reason } });
   }
 
+  circuitChanged(e: Parameters<NonNullable<PipelineObserver['circuitChanged']>>[0]): void {
+    this.writer.add({
+      appId: e.appId,
+      type: e.state === 'open' ? 'provider.degraded' : 'provider.recovered',
+      payload: { provider: e.provider, credentialId: e.credentialId, endpoint: e.endpoint, ...(e.reason ? { reason: e.reason } : {}) },
+    });
+  }
+
   notificationCompleted(e: Parameters<NonNullable<PipelineObserver['notificationCompleted']>>[0]): void {
     const n = e.notification;
     this.writer.add({

@@ -8,6 +8,8 @@ export const EVENT_TYPES = Object.freeze([
   'device.invalidated',
   'credential.alarm',
   'webhook.disabled',
+  'provider.degraded',
+  'provider.recovered',
 ] as const);
 export type EventType = (typeof EVENT_TYPES)[number];
 
