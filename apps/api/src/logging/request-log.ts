@@ -126,9 +126,11 @@ class RequestLogModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     const httpLogger = pinoHttp(requestLogOptions());
     consumer
-      .apply((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      .apply((req: IncomingMessage & { allLogs?: Logger[] }, res: ServerResponse, next: () => void) => {
         httpLogger(req, res);
-        currentRequest.run(req.log, next);
+        // pino-http leaves req.log alone when something set one before (Fastify's raw
+        // request can carry one); the logger it made for this request is its last allLogs entry
+        currentRequest.run(req.allLogs?.at(-1) ?? req.log, next);
       })
       // Nest 12's route syntax (path-to-regexp 8): every path, unknown ones included
       .forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
