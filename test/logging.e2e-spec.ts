@@ -39,7 +39,7 @@ describe('logs: one JSON line per request, ids on it, secrets off it', () => {
     Object.assign(secrets, { adminKey: app.admin, sendKey: app.send, registerKey: app.register });
   });
   after(async () => {
-    await stack.close();
+    await stack?.close();
     configureLogging({ destination: null });
   });
 
