@@ -31,7 +31,7 @@ for (const backend of QUEUE_BACKENDS) describe(`accept path and direct queue (${
     call = client(stack.apiUrl);
     fcm = deviceKits(stack.sandbox).fcm;
   });
-  after(async () => stack.close());
+  after(async () => stack?.close());
 
   const appWithDevices = (n: number) => appWithFcmDevices(call, fcm, n);
   const settled = (app: { send: string }, id: string) =>

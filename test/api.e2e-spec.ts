@@ -7,6 +7,9 @@ import { QUEUE_BACKENDS, TEST_ADMIN_KEY } from './support/test-env';
 
 type Json = Record<string, unknown>;
 
+/** A browser page's origin allowed to call the API (examples/web's test drives a real one). */
+const WEB_ORIGIN = 'http://localhost:8080';
+
 describe('API: auth, validation, isolation, idempotency, scheduling', () => {
   let stack: Stack;
   let call: ReturnType<typeof client>;
@@ -26,7 +29,7 @@ describe('API: auth, validation, isolation, idempotency, scheduling', () => {
   };
 
   before(async () => {
-    stack = await startStack(QUEUE_BACKENDS[0]);
+    stack = await startStack(QUEUE_BACKENDS[0], { CORS_ORIGINS: WEB_ORIGIN });
     call = client(stack.apiUrl);
     a = await provisionApp(call, 'app a');
     b = await provisionApp(call, 'app b');
@@ -38,7 +41,21 @@ describe('API: auth, validation, isolation, idempotency, scheduling', () => {
     }
     fcmToken = async () => (await control<{ token: string }>('POST', '/fcm/tokens', {})).token;
   });
-  after(async () => stack.close());
+  after(async () => stack?.close());
+
+  it('CORS: answers preflights only for the origins in CORS_ORIGINS', async () => {
+    const preflight = (origin: string) => fetch(`${stack.apiUrl}/v1/devices`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    const ok = await preflight(WEB_ORIGIN);
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('access-control-allow-origin'), WEB_ORIGIN);
+    assert.match(ok.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    assert.match(ok.headers.get('access-control-allow-methods') ?? '', /POST/);
+    const other = await preflight('http://elsewhere.example');
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
 
   it('answers 401 without a valid key and 403 without the scope', async () => {
     assert.equal((await call('POST', '/v1/notifications', { body: {} })).status, 401);

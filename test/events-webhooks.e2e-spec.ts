@@ -83,7 +83,7 @@ for (const backend of QUEUE_BACKENDS) {
       call = client(stack.apiUrl);
       events = new EventRepository(stack.db);
     });
-    after(async () => stack.close());
+    after(async () => stack?.close());
 
     /** A fresh app with a Web Push credential and one subscribed browser. */
     async function appWithBrowser(): Promise<App> {

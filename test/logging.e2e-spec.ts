@@ -20,7 +20,7 @@ function pemBodies(value: unknown): string[] {
 
 describe('logs: one JSON line per request, ids on it, secrets off it', () => {
   // Everything this process logs (api, worker and sandbox share the one root logger).
-  // Configured before the stack starts: nestjs-pino builds its pino-http instance once.
+  // Configured before the stack starts: loggers derived earlier keep the level they were created with.
   let captured = '';
   const lines = () => captured.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json);
   const requestLines = (requestId: string) => lines().filter((l) => l.requestId === requestId && typeof l.statusCode === 'number');
@@ -39,7 +39,7 @@ describe('logs: one JSON line per request, ids on it, secrets off it', () => {
     Object.assign(secrets, { adminKey: app.admin, sendKey: app.send, registerKey: app.register });
   });
   after(async () => {
-    await stack.close();
+    await stack?.close();
     configureLogging({ destination: null });
   });
 

@@ -6,17 +6,21 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApi } from '../apps/api/src/api.bootstrap';
 import { renderOpenApiDocument } from '../apps/api/src/ops/openapi';
 import { OPENAPI_FILE, repoRoot } from '../scripts/openapi';
-import { testConfig } from './support/test-env';
+import { removeTestData, testConfig } from './support/test-env';
 
 describe('OpenAPI document', () => {
   let app: NestFastifyApplication;
   let generated: string;
+  const config = testConfig();
 
   before(async () => {
-    app = await createApi(testConfig(), { ops: { metricsToken: null, workerOpsPort: null, workerOpsHost: '127.0.0.1' } });
+    app = await createApi(config, { ops: { metricsToken: null, workerOpsPort: null, workerOpsHost: '127.0.0.1' } });
     generated = await renderOpenApiDocument(app);
   });
-  after(async () => app.close());
+  after(async () => {
+    await app?.close();
+    await removeTestData(config);
+  });
 
   it(`matches the checked-in ${OPENAPI_FILE}`, () => {
     const file = join(repoRoot(__dirname), OPENAPI_FILE);

@@ -38,13 +38,17 @@ describe(`readiness follows PostgreSQL and the queue backend (${backend})`, () =
     urls = [(await api.getUrl()).replace('[::1]', '127.0.0.1'), worker.ops.url as string];
   });
   after(async () => {
-    await pg.restore();
-    await redis?.restore();
-    await worker?.close();
-    await api?.close();
-    await drop?.();
-    pg.close();
-    redis?.close();
+    try {
+      await pg?.restore();
+      await redis?.restore();
+      await worker?.close();
+      await api?.close();
+    } finally {
+      // the schemas and Redis keys go even when a close above failed
+      await drop?.();
+      pg?.close();
+      redis?.close();
+    }
   });
 
   const readiness = async () =>

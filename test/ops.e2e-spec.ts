@@ -30,8 +30,11 @@ describe('operations: queue dashboard, metrics, health', () => {
     app = await provisionApp(call, 'ops app');
   });
   after(async () => {
-    await worker.close();
-    await stack.close();
+    try {
+      await worker?.close();
+    } finally {
+      await stack?.close();
+    }
   });
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(stack.apiUrl + path, { headers });

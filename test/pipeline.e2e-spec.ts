@@ -23,7 +23,7 @@ for (const backend of QUEUE_BACKENDS) {
       call = client(stack.apiUrl);
       fcm = deviceKits(stack.sandbox).fcm;
     });
-    after(async () => stack.close());
+    after(async () => stack?.close());
 
     const appWithDevices = (n: number) => appWithFcmDevices(call, fcm, n);
 

@@ -7,7 +7,8 @@
 //    at the same moment as the worker, which still needs the database to finish its
 //    active jobs;
 //  - installs process-wide exit hooks (async-exit-hook) that call process.exit.
-// Here the server runs in its own process group and is stopped last, by stop().
+// Here the server runs in its own process group (or, for the quickstart, in the launcher's,
+// which no terminal signals) and is stopped last, by stop().
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -144,11 +145,15 @@ async function canConnect(url) {
  * Starts (initialising on first use) a PostgreSQL cluster in `dataDir`, listening on
  * 127.0.0.1:`port` only, with a generated password kept in `<dataDir>.password`.
  *
- * @param {{ dataDir: string, port: number, log?: (line: string) => void, fast?: boolean, maxConnections?: number }} opts
+ * @param {{ dataDir: string, port: number, log?: (line: string) => void, fast?: boolean, maxConnections?: number, ownProcessGroup?: boolean }} opts
  *   fast: no fsync (test runs: the data is thrown away anyway).
- * @returns {Promise<{ url: string, pid: number, stop(): Promise<void> }>}
+ *   ownProcessGroup: the server in a process group of its own (default), so a Ctrl-C meant
+ *   for the caller does not reach it; false keeps it in the caller's group (the quickstart
+ *   launcher leads one that no terminal signals, and ends it whole).
+ * @returns {Promise<{ url: string, pid: number, stop(timeoutMs?: number): Promise<void> }>}
+ *   stop: a fast shutdown, then an immediate one (SIGQUIT) after timeoutMs (30 s).
  */
-export async function startEmbeddedPostgres({ dataDir, port, log = console.log, fast = false, maxConnections = 300 }) {
+export async function startEmbeddedPostgres({ dataDir, port, log = console.log, fast = false, maxConnections = 300, ownProcessGroup = true }) {
   const { name, dir: pkgDir } = binariesPackageDir();
   const made = hydrateSymlinks(pkgDir);
   if (made) log(`recreated ${made} shared-library links in ${name} (its postinstall script did not run)`);
@@ -207,7 +212,7 @@ export async function startEmbeddedPostgres({ dataDir, port, log = console.log, 
   ];
   // Own process group (detached): a Ctrl-C in the terminal does not reach the server;
   // stop() shuts it down after the processes that use it have exited.
-  const child = spawn(bin('postgres'), flags, { ...asUser, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const child = spawn(bin('postgres'), flags, { ...asUser, detached: ownProcessGroup, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let output = '';
   const onData = (d) => {
     output = (output + d.toString()).slice(-4000);
@@ -232,11 +237,11 @@ export async function startEmbeddedPostgres({ dataDir, port, log = console.log, 
   return {
     url,
     pid: child.pid,
-    stop() {
+    stop(timeoutMs = 30_000) {
       stopping ??= (async () => {
         if (exited) return;
         child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
-        const done = await Promise.race([exitedPromise.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]);
+        const done = await Promise.race([exitedPromise.then(() => true), new Promise((r) => setTimeout(() => r(false), timeoutMs))]);
         if (!done) {
           child.kill('SIGQUIT');
           await exitedPromise;

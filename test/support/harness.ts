@@ -29,37 +29,60 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** api + worker + sandbox in one process, on their own schema and queue prefix. */
+/**
+ * api + worker + sandbox in one process, on their own schema and queue prefix. What it
+ * started is stopped, and its schemas and Redis keys removed, by close(), and also when it
+ * fails halfway (a suite whose before() throws still leaves nothing behind).
+ */
 export async function startStack(backend: 'redis' | 'postgres', overrides: Record<string, string> = {}): Promise<Stack> {
-  const sandbox = await startSandbox({ dataDir: SANDBOX_DIR, ports: { control: 0, apns: 0, fcm: 0, wns: 0, webpush: 0 } });
-  const config = testConfig({ ...sandboxEnv(sandbox), RETRY_BASE_DELAY_MS: '200', ...overrides }, backend);
-  const { db, drop } = await testDatabase(config);
-  const api = await createApi(config);
-  await api.listen(0, '127.0.0.1');
-  const apiUrl = await api.getUrl();
-  // an ephemeral ops port: several stacks (and a developer's own worker) may run at once
-  const workerOptions = { ops: { port: 0, host: '127.0.0.1' } };
-  let worker = await startWorker(config, workerOptions);
-  let workerRunning = true;
-  const stack: Stack = {
-    config, db, sandbox, api, apiUrl: apiUrl.replace('[::1]', '127.0.0.1'), worker,
-    async stopWorker() {
-      await worker.close();
-      workerRunning = false;
-    },
-    async startWorker() {
-      worker = await startWorker(config, workerOptions);
-      stack.worker = worker;
-      workerRunning = true;
-    },
-    async close() {
-      if (workerRunning) await stack.worker.close();
-      await api.close();
-      await sandbox.close();
-      await drop();
-    },
+  const undo: Array<() => Promise<unknown>> = [];
+  const unwind = async () => {
+    let first: unknown;
+    for (const fn of undo.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
   };
-  return stack;
+  try {
+    const sandbox = await startSandbox({ dataDir: SANDBOX_DIR, ports: { control: 0, apns: 0, fcm: 0, wns: 0, webpush: 0 } });
+    undo.push(() => sandbox.close());
+    const config = testConfig({ ...sandboxEnv(sandbox), RETRY_BASE_DELAY_MS: '200', ...overrides }, backend);
+    const { db, drop } = await testDatabase(config);
+    undo.push(() => drop());
+    const api = await createApi(config);
+    undo.push(() => api.close());
+    await api.listen(0, '127.0.0.1');
+    const apiUrl = await api.getUrl();
+    // an ephemeral ops port: several stacks (and a developer's own worker) may run at once
+    const workerOptions = { ops: { port: 0, host: '127.0.0.1' } };
+    let worker = await startWorker(config, workerOptions);
+    let workerRunning = true;
+    undo.push(async () => {
+      if (workerRunning) await stack.worker.close();
+    });
+    const stack: Stack = {
+      config, db, sandbox, api, apiUrl: apiUrl.replace('[::1]', '127.0.0.1'), worker,
+      async stopWorker() {
+        await worker.close();
+        workerRunning = false;
+      },
+      async startWorker() {
+        worker = await startWorker(config, workerOptions);
+        stack.worker = worker;
+        workerRunning = true;
+      },
+      // worker, api, sandbox, then the data: each step runs even when an earlier one throws
+      close: unwind,
+    };
+    return stack;
+  } catch (err) {
+    await unwind().catch(() => {});
+    throw err;
+  }
 }
 
 export interface CallResult<T = Record<string, unknown>> {

@@ -4,9 +4,6 @@ import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's `chromium` package; CHROMIUM_PATH overrides it. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
 /** The repository root: the first folder above `from` whose package.json is this project's. */
 export function repoRoot(from = __dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -34,19 +31,32 @@ export async function serveWebExample(): Promise<ServedExample> {
   return mod.serveExample({ port: 0, host: '127.0.0.1' });
 }
 
+export interface FoundChromium {
+  path: string;
+  why: string;
+  /** chrome-headless-shell (the npm-shipped build): no notification display, see the browser test. */
+  headlessShell: boolean;
+}
+
+/** Where the browser comes from: scripts/lib/browser.mjs (CHROMIUM_PATH, the system's, else the npm-shipped one). */
+export async function findChromium(): Promise<FoundChromium> {
+  const root = repoRoot();
+  const mod = (await importEsm(pathToFileURL(join(root, 'scripts', 'lib', 'browser.mjs')).href)) as {
+    findChromium(o: { root: string; log: (line: string) => void }): Promise<FoundChromium>;
+  };
+  // npm test has already printed which browser and why
+  return mod.findChromium({ root, log: () => {} });
+}
+
 /**
- * Headless Chromium (Debian's package, driven by playwright-core). A missing browser is a
- * failure, not a skip: the message says how to install it.
+ * Headless Chromium driven by playwright-core, from findChromium(). No browser is a failure,
+ * not a skip: the message says what is missing and how to get it.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium is required for the browser tests and was not found at ${CHROMIUM_PATH}. ` +
-        'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or point CHROMIUM_PATH at a Chromium/Chrome binary.',
-    );
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+export async function launchChromium(): Promise<{ browser: Browser; found: FoundChromium }> {
+  const found = await findChromium();
+  const browser = await chromium.launch({
+    executablePath: found.path,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  return { browser, found };
 }

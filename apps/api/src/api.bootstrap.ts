@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { createLogger, type AppConfig } from '@app/common';
 import { createDb, migrateToLatest } from '@app/db';
 import { AppsController } from './apps/apps.controller';
@@ -13,7 +12,7 @@ import { createValidationPipe } from './core/validation';
 import { DevicesController } from './devices/devices.controller';
 import { EventsModule } from './events/events.module';
 import { NotificationLogInterceptor } from './logging/notification-log.interceptor';
-import { installRequestIds, REQUEST_ID_HEADER, requestIdFor, requestLogModule } from './logging/request-log';
+import { installRequestIds, nestLogger, REQUEST_ID_HEADER, requestIdFor, requestLogModule } from './logging/request-log';
 import { NotificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
 import { loadOpsConfig, type OpsConfig } from '@app/observability';
@@ -58,9 +57,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     logger: createLogger('api'),
     abortOnError: false,
   });
-  // from here on Nest's own logs and Logger calls go through nestjs-pino, which adds the
-  // request id to lines logged while a request is handled
-  app.useLogger(app.get(Logger));
+  // from here on Nest's own logs and Logger calls carry the request id while a request is handled
+  app.useLogger(nestLogger('api'));
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);
   if (config.corsOrigins.length > 0) {

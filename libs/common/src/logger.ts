@@ -2,8 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 
 /**
- * One pino logger per process, JSON lines on stdout, shared by the API (through
- * nestjs-pino), the worker and the sandbox. Product code never logs a token, key or
+ * One pino logger per process, JSON lines on stdout, shared by the API (its request
+ * lines through pino-http), the worker and the sandbox. Product code never logs a token, key or
  * credential in full: use redactToken() for anything token-shaped; the paths below are
  * the net under that rule, not a replacement for it.
  */
@@ -35,8 +35,8 @@ let destination: DestinationStream | undefined;
 let stdout: DestinationStream | undefined;
 
 // The root logger writes through this indirection so that configureLogging() can point
-// it elsewhere at any time: nestjs-pino keeps the first pino-http instance of a process
-// for good, and with it whatever logger it was given.
+// it elsewhere at any time, also for the child loggers pino-http and others derived
+// from it before (a test captures the lines of a stack it has already started).
 const sink: DestinationStream = {
   write(line: string) {
     (destination ?? (stdout ??= openStdout())).write(line);
@@ -97,7 +97,10 @@ export function configureLogging(opts: { destination?: DestinationStream | null;
  * `(message, [stack,] context)` calls while an application boots.
  */
 class ContextLogger implements LoggerService {
-  constructor(private readonly context: string) {}
+  constructor(
+    private readonly context: string,
+    private readonly current: () => Logger | undefined,
+  ) {}
 
   fatal(message: unknown, ...params: unknown[]): void { this.write('fatal', message, params); }
   error(message: unknown, ...params: unknown[]): void { this.write('error', message, params); }
@@ -107,7 +110,7 @@ class ContextLogger implements LoggerService {
   verbose(message: unknown, ...params: unknown[]): void { this.write('trace', message, params); }
 
   private write(level: Level, message: unknown, params: unknown[]): void {
-    const logger = rootLogger();
+    const logger = this.current() ?? rootLogger();
     if (!logger.isLevelEnabled(level)) return;
     const rest = [...params];
     const context = rest.length && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : this.context;
@@ -119,6 +122,11 @@ class ContextLogger implements LoggerService {
   }
 }
 
-export function createLogger(context: string): LoggerService {
-  return new ContextLogger(context);
+/**
+ * @param current the logger to write through when there is one (the API passes the
+ *   request's pino-http child logger, so lines logged while a request is handled carry
+ *   its id); the root logger otherwise.
+ */
+export function createLogger(context: string, current: () => Logger | undefined = () => undefined): LoggerService {
+  return new ContextLogger(context, current);
 }

@@ -1,15 +1,15 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule, type LoggerService, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LoggerModule } from 'nestjs-pino';
-import type { Level } from 'pino';
-import type { Options } from 'pino-http';
-import { rootLogger } from '@app/common';
+import type { Level, Logger } from 'pino';
+import { pinoHttp, type Options } from 'pino-http';
+import { createLogger, rootLogger } from '@app/common';
 import type { Principal } from '../auth/api-key.guard';
 
 /**
- * One JSON line per request (pino-http through nestjs-pino): request id, method, path,
+ * One JSON line per request (pino-http, as a Nest middleware): request id, method, path,
  * route, status, response time, and the app and notification the request was about.
  * Headers and bodies are never logged, so keys and device tokens cannot leak through
  * the request line; the shared redaction paths (libs/common logger.ts) are the net
@@ -103,15 +103,40 @@ export function requestLogOptions(): Options {
   };
 }
 
+/** The logger of the request being handled: pino-http's child logger, bound to the request id. */
+const currentRequest = new AsyncLocalStorage<Logger>();
+
 /**
- * nestjs-pino keeps one pino-http instance per process, built from the first options it
- * is given; these options hold no per-application state, so every API in a process
- * (tests start several) logs the same way. Its default route pattern (`{/*splat}`)
- * matches no request on Nest 12.5 with Fastify, hence the explicit one.
+ * Nest's own log lines (and its Logger class) through the root logger; while a request
+ * is handled, through that request's child logger, so the line carries its id.
  */
+export function nestLogger(context: string): LoggerService {
+  return createLogger(context, () => currentRequest.getStore());
+}
+
+/**
+ * pino-http as a Nest middleware on every route: it writes the request's line when the
+ * response finishes, and the rest of the request runs with its child logger at hand.
+ * (nestjs-pino did this before; its releases for Nest 12 require Node 22.12, while this
+ * project supports Node 20.19 too, see package.json "engines".) The options hold no
+ * per-application state, so every API in a process (tests start several) logs the same way.
+ */
+@Module({})
+class RequestLogModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    const httpLogger = pinoHttp(requestLogOptions());
+    consumer
+      .apply((req: IncomingMessage & { allLogs?: Logger[] }, res: ServerResponse, next: () => void) => {
+        httpLogger(req, res);
+        // pino-http leaves req.log alone when something set one before (Fastify's raw
+        // request can carry one); the logger it made for this request is its last allLogs entry
+        currentRequest.run(req.allLogs?.at(-1) ?? req.log, next);
+      })
+      // Nest 12's route syntax (path-to-regexp 8): every path, unknown ones included
+      .forRoutes({ path: '{*splat}', method: RequestMethod.ALL });
+  }
+}
+
 export function requestLogModule(): DynamicModule {
-  return LoggerModule.forRoot({
-    pinoHttp: requestLogOptions(),
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-  });
+  return { module: RequestLogModule };
 }

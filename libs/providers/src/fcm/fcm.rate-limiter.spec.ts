@@ -34,13 +34,14 @@ describe('fcm rate limiter (GCRA)', () => {
   describe('redis (shared by every worker process)', { skip: REDIS_URL === '' && 'Redis is not reachable in this run' }, () => {
     let a: Redis;
     let b: Redis;
-    const prefix = `test-fcm-${randomBytes(5).toString('hex')}`;
+    // npm test removes what a run leaves under t<TEST_RUN_ID>_ (the test suites' prefixes)
+    const prefix = `t${process.env.TEST_RUN_ID ?? ''}_fcm${randomBytes(5).toString('hex')}`;
     before(() => {
       a = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
       b = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     });
     after(async () => {
-      const keys = await a.keys(`${prefix}:*`);
+      const keys = await a.keys(`${prefix}:*`); // this suite's few keys
       if (keys.length) await a.del(...keys);
       a.disconnect();
       b.disconnect();
