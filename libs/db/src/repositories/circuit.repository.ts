@@ -57,8 +57,8 @@ export class CircuitRepository {
   }
 
   /** Every open circuit (readiness details, metrics). */
-  async openCircuits(): Promise<Array<{ key: string; provider: string; endpoint: string; reason: string | null; openedAt: Date | null }>> {
-    const rows = await this.db.selectFrom('provider_circuits').select(['key', 'provider', 'endpoint', 'reason', 'opened_at']).where('state', '=', 'open').execute();
-    return rows.map((r) => ({ key: r.key, provider: r.provider, endpoint: r.endpoint, reason: r.reason, openedAt: r.opened_at }));
+  async openCircuits(): Promise<Array<{ key: string; appId: string; provider: string; endpoint: string; reason: string | null; openedAt: Date | null }>> {
+    const rows = await this.db.selectFrom('provider_circuits').select(['key', 'app_id', 'provider', 'endpoint', 'reason', 'opened_at']).where('state', '=', 'open').execute();
+    return rows.map((r) => ({ key: r.key, appId: r.app_id, provider: r.provider, endpoint: r.endpoint, reason: r.reason, openedAt: r.opened_at }));
   }
 }
