@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_QUEUES } from '@app/queue';
 import { createApi } from '../apps/api/src/api.bootstrap';
+import { DASHBOARD_CSP } from '../apps/api/src/ops/queue-dashboard';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.bootstrap';
 import { client, provisionApp, startStack, waitFor, type Stack } from './support/harness';
 import { deviceKits } from './support/device-kits';
@@ -57,6 +58,19 @@ describe('operations: queue dashboard, metrics, health', () => {
           await r.arrayBuffer();
         }
       }
+    });
+
+    it('references no outside host and forbids loading from one (it works offline)', async () => {
+      const page = await get('/admin/queues', { authorization: basic('anyone', TEST_ADMIN_KEY) });
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      // every stylesheet, script, image and icon the page loads is the board's own
+      const loads = [...html.matchAll(/<(?:link|script|img)\b[^>]*\b(?:href|src)="([^"]*)"/gi)].map((m) => m[1]);
+      assert.ok(loads.some((u) => u.startsWith('static/')), `the board's own assets: ${loads.join(', ')}`);
+      assert.deepEqual(loads.filter((u) => /^(?:[a-z]+:)?\/\//i.test(u)), [], 'nothing from another host');
+      assert.ok(!html.includes('fonts.googleapis.com'));
+      assert.equal(page.headers.get('content-security-policy'), DASHBOARD_CSP);
+      assert.match(DASHBOARD_CSP, /default-src 'self'/);
     });
 
     it('opens with Basic auth whose password is the bootstrap key, and lists every queue', async () => {

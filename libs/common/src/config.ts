@@ -127,13 +127,45 @@ function list(env: Env, name: string, def: string[]): string[] {
   return raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-function masterKey(env: Env): Buffer {
+function masterKey(env: Env, production: boolean): Buffer {
   const raw = str(env, 'MASTER_KEY');
   const buf = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
   if (buf.length !== 32) {
     throw new ConfigError('MASTER_KEY must be 32 bytes, as 64 hex characters or base64 (openssl rand -hex 32)');
   }
+  if (production && lowEntropyKey(buf)) {
+    throw new ConfigError('MASTER_KEY is not random (a repeated or sequential pattern, like the all-zero placeholder of .env.example): generate one with openssl rand -hex 32 (NODE_ENV=production)');
+  }
   return buf;
+}
+
+/** The placeholders of .env.example: fine to try things locally, refused in production. */
+export const EXAMPLE_ADMIN_API_KEY = 'change-me-to-a-long-random-string-0123456789';
+export const EXAMPLE_MASTER_KEY = '0'.repeat(64);
+
+/**
+ * A 32-byte key that did not come from a random generator. 32 random bytes have about 30
+ * distinct values (fewer than 16 has a probability below 1e-12), and so do the
+ * differences between neighbours; a repeated pattern (all zeros, "abab…", a word typed
+ * twice) fails the first test, a sequence (00 01 02 … 1f) the second.
+ */
+export function lowEntropyKey(key: Buffer): boolean {
+  const distinct = new Set(key).size;
+  const steps = new Set(key.subarray(1).map((b, i) => (b - key[i] + 256) % 256)).size;
+  return distinct < 16 || steps < 16;
+}
+
+/** The bootstrap key is a password: in production, not the example's and not a few characters repeated. */
+function adminApiKey(env: Env, production: boolean): string {
+  const key = str(env, 'ADMIN_API_KEY');
+  if (key.length < 24) throw new ConfigError('ADMIN_API_KEY must be at least 24 characters');
+  if (production && (key === EXAMPLE_ADMIN_API_KEY || /change-?me/i.test(key))) {
+    throw new ConfigError('ADMIN_API_KEY is the placeholder of .env.example: set a secret of your own, e.g. openssl rand -base64 32 (NODE_ENV=production)');
+  }
+  if (production && new Set(key).size < 10) {
+    throw new ConfigError('ADMIN_API_KEY is a few characters repeated: set a random secret, e.g. openssl rand -base64 32 (NODE_ENV=production)');
+  }
+  return key;
 }
 
 /** CORS_ORIGINS: a comma list of origins (scheme://host[:port]) or '*'; unset = none. */
@@ -165,11 +197,14 @@ export const DEFAULT_WEBPUSH_HOSTS = [
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const redisUrl = env.REDIS_URL ? env.REDIS_URL : null;
-  const bootstrapAdminKey = str(env, 'ADMIN_API_KEY');
-  if (bootstrapAdminKey.length < 24) throw new ConfigError('ADMIN_API_KEY must be at least 24 characters');
+  const nodeEnv = str(env, 'NODE_ENV', 'development');
+  // Production refuses the example's secrets (copied .env files go live more often than
+  // anyone intends); elsewhere they are fine for trying the gateway out.
+  const production = nodeEnv === 'production';
+  const bootstrapAdminKey = adminApiKey(env, production);
   const webhookHosts = env.WEBHOOK_URL_ALLOWLIST ? list(env, 'WEBHOOK_URL_ALLOWLIST', []) : null;
   return {
-    nodeEnv: str(env, 'NODE_ENV', 'development'),
+    nodeEnv,
     apiHost: str(env, 'API_HOST', '0.0.0.0'),
     apiPort: int(env, 'API_PORT', 3000, 0, 65535),
     databaseUrl: str(env, 'DATABASE_URL'),
@@ -179,7 +214,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     queueBackend: redisUrl ? 'redis' : 'postgres',
     queuePrefix: str(env, 'QUEUE_PREFIX', 'pgw'),
     bootstrapAdminKey,
-    masterKey: masterKey(env),
+    masterKey: masterKey(env, production),
     bodyLimitBytes: int(env, 'API_BODY_LIMIT_BYTES', 1_048_576, 1024),
     corsOrigins: corsOrigins(env),
     maxTargetsPerRequest: int(env, 'MAX_TARGETS_PER_REQUEST', 1000, 1, 100_000),

@@ -30,6 +30,36 @@ export function presentedSecret(header: string | undefined): string | null {
   return bearer ? bearer[1] : null;
 }
 
+/** What the board's page may load: its own scripts, styles, images and JSON API, nothing from elsewhere. */
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // the page's loading spinner and React set inline styles
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join('; ');
+
+/** A `<link>` to another host in the board's page: its stylesheet of Google Fonts (IBM Plex). */
+const OUTSIDE_LINK = /<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>\s*/gi;
+
+/**
+ * Bull Board's page asks fonts.googleapis.com for its IBM Plex fonts: a request to an
+ * outside host from an admin page (which fails offline, and tells Google who looks at the
+ * board). The link is dropped, so the page uses the system's sans-serif and monospace
+ * fonts (its CSS names them as fallbacks), and the CSP forbids any other host whatever a
+ * later Bull Board adds.
+ */
+function selfContained(reply: FastifyReply, payload: unknown): unknown {
+  void reply.header('content-security-policy', DASHBOARD_CSP);
+  const type = String(reply.getHeader('content-type') ?? '');
+  return typeof payload === 'string' && type.startsWith('text/html') ? payload.replace(OUTSIDE_LINK, '') : payload;
+}
+
 /**
  * Bull Board at /admin/queues over every queue, behind the bootstrap admin key.
  *
@@ -66,6 +96,7 @@ export class QueueDashboard implements OnModuleInit {
     void fastify.register(
       async (scope) => {
         scope.addHook('onRequest', async (req, reply) => this.authenticate(req, reply));
+        scope.addHook('onSend', async (_req, reply, payload) => selfContained(reply, payload));
         await scope.register(serverAdapter.registerPlugin());
       },
       { prefix: DASHBOARD_PATH },
