@@ -24,7 +24,8 @@ const STATE_CACHE_MS = 250;
  * While it is open nothing is sent to that endpoint with that credential: the work is held
  * in the ledger, and one request at a time (per `probeIntervalMs`, across every worker)
  * probes it. The first probe that gets a real answer closes the circuit.
- * Throttling (429) is not a failure here: the Retry-After already paces it.
+ * A storm of 429s opens it too: honouring each device's Retry-After alone would still
+ * send the whole backlog again every few seconds; per-channel throttling (406) does not.
  */
 export class CircuitBreaker {
   private readonly cache = new Map<string, { at: number; open: boolean }>();
@@ -86,7 +87,7 @@ export class CircuitBreaker {
     if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
     for (const o of outcomes) {
       w.total++;
-      if (o.kind === 'retry' && o.unavailable) {
+      if (o.kind === 'retry' && (o.unavailable || o.throttled)) {
         w.failed++;
         w.reason = o.reason;
       }

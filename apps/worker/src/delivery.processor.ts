@@ -90,7 +90,7 @@ export class DeliveryProcessor {
         await this.d.notifications.recordOutcomes(appId, notificationId, rows);
       },
       {
-        size: this.d.config.recovery.outcomeFlushSize, ms: this.d.config.recovery.outcomeFlushMs, holdMs: this.d.config.recovery.stallSeconds * 1000,
+        size: this.d.config.recovery.outcomeFlushSize, ms: this.d.config.recovery.outcomeFlushMs, holdMs: this.d.config.recovery.outcomeHoldSeconds * 1000,
         onRetry: (err) => this.d.logger.warn({ msg: 'writing outcomes failed, holding them and retrying', appId, notificationId, error: err.message }),
       },
     );
@@ -215,7 +215,7 @@ export class DeliveryProcessor {
       }
       const [probe, ...rest] = list;
       const [o] = await this.d.providers[data.provider].send(cred, data.notification, [probe]);
-      if (o.kind === 'retry' && o.unavailable) {
+      if (o.kind === 'retry' && (o.unavailable || o.throttled)) {
         held.devices.push(probe, ...rest);
       } else {
         settle(probe, o);

@@ -49,6 +49,8 @@ export interface AppConfig {
     /** Outcomes are written as answers arrive, in groups of at most this many or after this long. */
     outcomeFlushSize: number;
     outcomeFlushMs: number;
+    /** How long answered outcomes are held in memory, their writes retried, while PostgreSQL is away. */
+    outcomeHoldSeconds: number;
   };
   /** Circuit breaker per push-service endpoint and credential. */
   circuit: { minRequests: number; failureRatio: number; windowMs: number; probeIntervalMs: number };
@@ -234,6 +236,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stalledIntervalMs: int(env, 'WORKER_STALLED_INTERVAL_MS', 5_000, 500, 600_000),
       outcomeFlushSize: int(env, 'OUTCOME_FLUSH_SIZE', 100, 1, 5000),
       outcomeFlushMs: int(env, 'OUTCOME_FLUSH_MS', 50, 1, 10_000),
+      outcomeHoldSeconds: int(env, 'OUTCOME_HOLD_SECONDS', 600, 1, 86_400),
     },
     circuit: {
       minRequests: int(env, 'CIRCUIT_MIN_REQUESTS', 20, 1, 100_000),

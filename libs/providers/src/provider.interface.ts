@@ -31,9 +31,11 @@ export type DeliveryOutcome =
   | { kind: 'invalid_token'; reason: string }
   /**
    * `unavailable`: the service itself failed (5xx, timeout, refused or reset connection),
-   * as opposed to throttling this sender (429): it counts against the endpoint's circuit.
+   * `throttled`: the service refuses this sender for now (429): a storm of them counts
+   * against the circuit too, so a throttled credential is probed instead of hammered.
+   * Per-channel throttling (WNS and Web Push 406) is neither.
    */
-  | { kind: 'retry'; reason: string; retryAfterMs?: number; unavailable?: boolean }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; unavailable?: boolean; throttled?: boolean }
   | { kind: 'failed'; reason: string; alarm?: boolean };
 
 /** Called with a device's index in the batch and its outcome, once, as the answer arrives. */

@@ -19,7 +19,7 @@ describe('classifyApns (PROVIDERS.md APNs table)', () => {
   });
 
   it('429, 500, 503 and transport failures → retry, honouring retry-after', () => {
-    assert.deepEqual(classifyApns(a(429, 'TooManyRequests', { retryAfter: '2' }), 'production'), { kind: 'retry', reason: '429 TooManyRequests', retryAfterMs: 2000 });
+    assert.deepEqual(classifyApns(a(429, 'TooManyRequests', { retryAfter: '2' }), 'production'), { kind: 'retry', reason: '429 TooManyRequests', retryAfterMs: 2000, throttled: true });
     assert.deepEqual(classifyApns(a(500, 'InternalServerError'), 'production'), { kind: 'retry', reason: '500 InternalServerError', unavailable: true });
     assert.deepEqual(classifyApns(a(503, 'ServiceUnavailable'), 'production'), { kind: 'retry', reason: '503 ServiceUnavailable', unavailable: true });
     assert.deepEqual(classifyApns(a(502), 'production'), { kind: 'retry', reason: '502', unavailable: true });

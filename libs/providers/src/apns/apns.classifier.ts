@@ -51,7 +51,7 @@ export function classifyApns(attempt: ApnsAttempt, environment: ApnsEnvironment,
   if (a.status === 403 && reason !== 'Forbidden') return { kind: 'failed', reason: label || '403', alarm: true };
   if (RETRY_STATUSES.has(a.status) || a.status >= 500) {
     const retryAfterMs = parseRetryAfter(a.retryAfter, now);
-    const unavailable = a.status >= 500 ? { unavailable: true } : {};
+    const unavailable = a.status >= 500 ? { unavailable: true } : a.status === 429 ? { throttled: true } : {};
     return retryAfterMs === undefined ? { kind: 'retry', reason: label, ...unavailable } : { kind: 'retry', reason: label, retryAfterMs, ...unavailable };
   }
   // 400 BadTopic/BadPriority/BadCollapseId…, 403 Forbidden, 404 BadPath, 405, 413 PayloadTooLarge: fix the request.

@@ -167,7 +167,8 @@ export class ApnsClient {
         tasks.push((async () => {
           const attempt = await conn.sendOne(note, token, () => stop !== null);
           let verdict: ApnsVerdict;
-          if (attempt === null) verdict = stop ?? { kind: 'retry', reason: 'not sent' };
+          // not sent: the stream could not be opened (the session is down), unless the batch was stopped
+          if (attempt === null) verdict = stop ?? { kind: 'retry', reason: 'not sent', unavailable: true };
           else {
             verdict = classifyApns(attempt, environment);
             if ((verdict.kind === 'failed' || verdict.kind === 'retry') && isCredentialVerdict(verdict, attempt)) {

@@ -85,7 +85,7 @@ describe('ApnsProvider against the APNs stand-in (token auth)', () => {
 
   it('429 with retry-after: 2 → retry after 2000 ms, sent exactly once', async () => {
     const { outcome, requests } = await injected({ status: 429, reason: 'TooManyRequests', retryAfter: 2 });
-    assert.deepEqual(outcome, { kind: 'retry', reason: '429 TooManyRequests', retryAfterMs: 2000 });
+    assert.deepEqual(outcome, { kind: 'retry', reason: '429 TooManyRequests', retryAfterMs: 2000, throttled: true });
     assert.equal(requests, 1);
   });
 

@@ -54,7 +54,7 @@ describe('fcm classifier', () => {
 
   it('QUOTA_EXCEEDED, UNAVAILABLE and INTERNAL retry and honour Retry-After', () => {
     assert.deepEqual(classifyFcmAnswer(answer(429, { status: 'RESOURCE_EXHAUSTED', details: [fcmError('QUOTA_EXCEEDED')] }, '30'), NOW), {
-      kind: 'retry', reason: 'QUOTA_EXCEEDED', retryAfterMs: 30_000,
+      kind: 'retry', reason: 'QUOTA_EXCEEDED', retryAfterMs: 30_000, throttled: true,
     });
     assert.deepEqual(classifyFcmAnswer(answer(503, { status: 'UNAVAILABLE', details: [fcmError('UNAVAILABLE')] }, 'Wed, 01 Jan 2025 00:01:00 GMT'), NOW), {
       kind: 'retry', reason: 'UNAVAILABLE', retryAfterMs: 60_000, unavailable: true,

@@ -75,7 +75,7 @@ export function classifyFcmAnswer(a: FcmAnswerLike, nowMs: number): FcmVerdict {
   const errorCode = details.find((d) => d?.['@type'] === FCM_ERROR_TYPE && typeof d.errorCode === 'string')?.errorCode;
   const code = errorCode ?? (typeof e.status === 'string' ? e.status : statusForHttp(a.status));
   const retryAfterMs = parseRetryAfter(a.retryAfter, nowMs);
-  const unavailable = a.status >= 500 ? { unavailable: true } : {};
+  const unavailable = a.status >= 500 ? { unavailable: true } : a.status === 429 ? { throttled: true } : {};
   const retry = (reason: string): DeliveryOutcome =>
     retryAfterMs === undefined ? { kind: 'retry', reason, ...unavailable } : { kind: 'retry', reason, retryAfterMs, ...unavailable };
 

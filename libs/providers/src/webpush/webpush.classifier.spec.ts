@@ -20,7 +20,7 @@ describe('webpush classifier', () => {
 
   it('429, 406 and 5xx retry, honouring Retry-After in seconds or as a date', () => {
     for (const s of [429, 406, 500, 502, 503, 504]) assert.equal(answer(s).kind, 'retry', String(s));
-    assert.deepEqual(answer(429, { retryAfter: '30' }), { kind: 'retry', reason: 'webpush 429', retryAfterMs: 30_000 });
+    assert.deepEqual(answer(429, { retryAfter: '30' }), { kind: 'retry', reason: 'webpush 429', retryAfterMs: 30_000, throttled: true });
     const date = new Date(NOW + 90_000).toUTCString();
     assert.deepEqual(answer(503, { retryAfter: date }), { kind: 'retry', reason: 'webpush 503', retryAfterMs: 90_000, unavailable: true });
     assert.equal((answer(503, { retryAfter: 'soon' }) as { retryAfterMs?: number }).retryAfterMs, undefined);

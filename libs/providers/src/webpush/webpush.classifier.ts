@@ -43,7 +43,7 @@ export function classifyWebpush(a: PushAnswer, nowMs: number): DeliveryOutcome {
   // Rate limited (429), WNS-backed endpoints' 406 (throttled), or the service is unwell.
   if (s === 429 || s === 406 || s >= 500) {
     const retryAfterMs = parseRetryAfter(a.retryAfter, nowMs);
-    const unavailable = s >= 500 ? { unavailable: true } : {};
+    const unavailable = s >= 500 ? { unavailable: true } : s === 429 ? { throttled: true } : {};
     return retryAfterMs === undefined ? { kind: 'retry', reason, ...unavailable } : { kind: 'retry', reason, retryAfterMs, ...unavailable };
   }
   // The VAPID JWT was refused or the key does not match the subscription's applicationServerKey.

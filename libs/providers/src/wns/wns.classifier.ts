@@ -58,7 +58,7 @@ export function classifyWnsAnswer(a: WnsAnswer, now: number = Date.now()): Deliv
   // 500 and 503 are the documented ones; any 5xx or 429 is the service asking for time.
   if (s === 406 || s === 429 || s >= 500) {
     const label = s === 406 ? '406 channel throttled' : `${s} service unavailable`;
-    return { kind: 'retry', reason: withDescription(label, a), retryAfterMs: parseRetryAfter(a.retryAfter, now), ...(s >= 500 ? { unavailable: true } : {}) };
+    return { kind: 'retry', reason: withDescription(label, a), retryAfterMs: parseRetryAfter(a.retryAfter, now), ...(s >= 500 ? { unavailable: true } : s === 429 ? { throttled: true } : {}) };
   }
   if (s === 401) return { kind: 'failed', reason: withDescription('401 access token rejected after a refresh', a) };
   if (s === 403) {
