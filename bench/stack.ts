@@ -17,7 +17,8 @@ export const ROOT = ((): string => {
 const DIST = resolve(__dirname, '..');
 
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-const MASTER_KEY = 'b'.repeat(64);
+// random per benchmark process (production refuses a patterned key); every stack it starts shares it
+const MASTER_KEY = randomBytes(32).toString('hex');
 
 export interface StackOptions {
   databaseUrl: string;
