@@ -80,8 +80,8 @@ export class CircuitBreaker {
   }
 
   /** Counts a group of answers to requests sent at `sentAt`; opens the circuit when most of the window's requests failed. */
-  async record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): Promise<void> {
-    if (sentAt < (this.closedAt.get(k.key) ?? 0)) return;
+  async record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): Promise<boolean> {
+    if (sentAt < (this.closedAt.get(k.key) ?? 0)) return false;
     const now = Date.now();
     let w = this.windows.get(k.key);
     if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
@@ -92,7 +92,7 @@ export class CircuitBreaker {
         w.reason = o.reason;
       }
     }
-    if (w.total < this.opts.minRequests || w.failed / w.total < this.opts.failureRatio) return;
+    if (w.total < this.opts.minRequests || w.failed / w.total < this.opts.failureRatio) return this.cache.get(k.key)?.open === true;
     const reason = `${w.failed} of ${w.total} requests failed (last: ${w.reason})`;
     this.windows.delete(k.key);
     this.cache.set(k.key, { at: now, open: true });
@@ -100,6 +100,7 @@ export class CircuitBreaker {
       this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint, reason });
       this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'open', reason });
     }
+    return true;
   }
 
   /** A probe got a real answer: close the circuit. */

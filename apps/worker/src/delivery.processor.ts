@@ -137,15 +137,26 @@ export class DeliveryProcessor {
       } else {
         const { send, held } = await this.throughCircuits(cred, data, devices, settle);
         if (send.length > 0) {
+          // answers count towards their endpoint's circuit as they arrive; when it opens,
+          // what this batch has not started yet is held instead of sent
           const sentAt = Date.now();
+          const abort = new AbortController();
           const reported = new Array<boolean>(send.length).fill(false);
-          const outcomes = await this.d.providers[data.provider].send(cred, n, send, (i, o) => {
+          const take = (i: number, o: DeliveryOutcome) => {
             reported[i] = true;
+            if (o.kind === 'retry' && o.notSent) {
+              held.devices.push(send[i]);
+              held.reason ||= `circuit opened for ${data.provider}`;
+              return;
+            }
             settle(send[i], o);
-          });
+            void this.d.breaker.record(CircuitBreaker.key(appId, data.provider, cred!.id, CircuitBreaker.endpoint(data.provider, send[i].token)), [o], sentAt)
+              .then((open) => { if (open) abort.abort(); })
+              .catch((err: Error) => this.d.logger.warn({ msg: 'circuit state not written', error: err.message }));
+          };
+          const outcomes = await this.d.providers[data.provider].send(cred, n, send, take, abort.signal);
           if (outcomes.length !== send.length) throw new Error(`${data.provider} returned ${outcomes.length} outcomes for ${send.length} devices`);
-          outcomes.forEach((o, i) => { if (!reported[i]) settle(send[i], o); });
-          await this.recordCircuits(cred, data, send, outcomes, sentAt);
+          outcomes.forEach((o, i) => { if (!reported[i]) take(i, o); });
         }
         if (held.devices.length > 0) later.push({ devices: held.devices, delayMs: HOLD_MS + Math.round(Math.random() * HOLD_MS), reason: held.reason, held: true });
       }
@@ -224,18 +235,6 @@ export class DeliveryProcessor {
       }
     }
     return { send, held };
-  }
-
-  private async recordCircuits(cred: CredentialRecord, data: DeliverBatchJobData, sent: BatchDevice[], outcomes: DeliveryOutcome[], sentAt: number): Promise<void> {
-    const byEndpoint = new Map<string, DeliveryOutcome[]>();
-    sent.forEach((dev, i) => {
-      const ep = CircuitBreaker.endpoint(data.provider, dev.token);
-      byEndpoint.set(ep, [...(byEndpoint.get(ep) ?? []), outcomes[i]]);
-    });
-    for (const [endpoint, list] of byEndpoint) {
-      await this.d.breaker.record(CircuitBreaker.key(data.appId, data.provider, cred.id, endpoint), list, sentAt).catch((err: Error) =>
-        this.d.logger.warn({ msg: 'circuit state not written', error: err.message }));
-    }
   }
 
   /**

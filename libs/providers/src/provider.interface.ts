@@ -34,9 +34,13 @@ export type DeliveryOutcome =
    * `throttled`: the service refuses this sender for now (429): a storm of them counts
    * against the circuit too, so a throttled credential is probed instead of hammered.
    * Per-channel throttling (WNS and Web Push 406) is neither.
+   * `notSent`: no request was made (the worker aborted the batch: its circuit opened).
    */
-  | { kind: 'retry'; reason: string; retryAfterMs?: number; unavailable?: boolean; throttled?: boolean }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; unavailable?: boolean; throttled?: boolean; notSent?: boolean }
   | { kind: 'failed'; reason: string; alarm?: boolean };
+
+/** The outcome of a device whose request was never started because the send was aborted. */
+export const NOT_SENT: DeliveryOutcome = Object.freeze({ kind: 'retry', reason: 'not sent: the batch was held', notSent: true });
 
 /** Called with a device's index in the batch and its outcome, once, as the answer arrives. */
 export type OutcomeReport = (index: number, outcome: DeliveryOutcome) => void;
@@ -72,9 +76,10 @@ export interface PushProvider {
    * when given, is called with each device's outcome as its answer arrives, so the worker
    * can record outcomes while the rest of the batch is still in flight (a crash then
    * resends only what was in flight). Outcomes decided without a request may be returned
-   * without being reported.
+   * without being reported. Once `signal` is aborted no new request is started: the
+   * devices not yet sent get NOT_SENT.
    */
-  send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]>;
+  send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport, signal?: AbortSignal): Promise<DeliveryOutcome[]>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

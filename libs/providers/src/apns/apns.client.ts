@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Notification } from '@parse/node-apn';
 import { type AppConfig, redactToken } from '@app/common';
 import type { ApnsEnvironment } from '../canonical';
-import type { CredentialRecord, DeliveryOutcome, DeviceRef, OutcomeReport } from '../provider.interface';
+import { NOT_SENT, type CredentialRecord, type DeliveryOutcome, type DeviceRef, type OutcomeReport } from '../provider.interface';
 import { classifyApns, isCredentialVerdict, type ApnsVerdict } from './apns.classifier';
 import { ApnsConnection } from './apns.connection';
 import { parseSigningKey, readApnsSecret, type ApnsSecret } from './apns.credentials';
@@ -106,7 +106,7 @@ export class ApnsClient {
    * (if Apple's 20-minute floor allows) and resends those devices once; nothing else is
    * resent here: retries belong to the gateway's retry policy.
    */
-  async send(credential: CredentialRecord, req: ApnsRequest, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, req: ApnsRequest, devices: DeviceRef[], report?: OutcomeReport, signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     const entry = this.clientsFor(credential);
     const note = new Notification();
     note.rawPayload = req.payload;
@@ -132,7 +132,7 @@ export class ApnsClient {
     });
 
     const generation = entry.signer?.generation ?? 0;
-    const expired = await this.round(entry, note, groups, outcomes, report);
+    const expired = await this.round(entry, note, groups, outcomes, report, signal);
     if (expired.size > 0) {
       const signer = entry.signer;
       if (signer && signer.generation > generation) {
@@ -157,6 +157,7 @@ export class ApnsClient {
     groups: Map<ApnsEnvironment, Map<string, number[]>>,
     outcomes: DeliveryOutcome[],
     report?: OutcomeReport,
+    signal?: AbortSignal,
   ): Promise<Map<ApnsEnvironment, Map<string, number[]>>> {
     const expired = new Map<ApnsEnvironment, Map<string, number[]>>();
     let stop: DeliveryOutcome | null = null;
@@ -165,11 +166,16 @@ export class ApnsClient {
       const conn = this.connection(entry, environment);
       for (const [token, indexes] of byToken) {
         tasks.push((async () => {
-          const attempt = await conn.sendOne(note, token, () => stop !== null);
+          const attempt = await conn.sendOne(note, token, () => stop !== null || signal?.aborted === true);
           let verdict: ApnsVerdict;
-          // not sent: the stream could not be opened (the session is down), unless the batch was stopped
-          if (attempt === null) verdict = stop ?? { kind: 'retry', reason: 'not sent', unavailable: true };
-          else {
+          // not sent: the batch was stopped (a credential verdict) or held (its circuit opened)
+          if (attempt === null) {
+            if (!stop) {
+              for (const i of indexes) outcomes[i] = NOT_SENT;
+              return;
+            }
+            verdict = stop;
+          } else {
             verdict = classifyApns(attempt, environment);
             if ((verdict.kind === 'failed' || verdict.kind === 'retry') && isCredentialVerdict(verdict, attempt)) {
               if (!stop) this.opts.logger.error(`apns credential ${entry.id} v${entry.version} (${environment}): ${verdict.reason}; not sending the rest of this batch`);

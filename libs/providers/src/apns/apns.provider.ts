@@ -56,7 +56,7 @@ export class ApnsProvider implements PushProvider {
     return translationProblems(translateApns(n, value, SIZE_CHECK_BUNDLE_ID));
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport, signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     if (devices.length === 0) return [];
     let bundleId: string;
     try {
@@ -72,7 +72,7 @@ export class ApnsProvider implements PushProvider {
     // checkNotification refuses these at the API; a notification queued before a rule change lands here, never sent.
     const all = [...problems, ...translationProblems(req)];
     if (all.length > 0) return devices.map(() => ({ kind: 'failed', reason: all.join('; ') }));
-    return this.client.send(credential, req, devices, report);
+    return this.client.send(credential, req, devices, report, signal);
   }
 
   async close(): Promise<void> {

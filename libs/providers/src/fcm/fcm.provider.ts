@@ -10,6 +10,7 @@ import {
   type NormalizedToken,
   type PushProvider,
   type OutcomeReport,
+  NOT_SENT,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { TokenMintFailed } from './fcm.auth';
@@ -76,7 +77,7 @@ export class FcmProvider implements PushProvider {
     return problems;
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport, signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     if (devices.length === 0) return [];
     const all = (o: DeliveryOutcome): DeliveryOutcome[] => devices.map(() => o);
     // checked again here: a job may predate a rule, and a too-large message is never sent
@@ -99,6 +100,10 @@ export class FcmProvider implements PushProvider {
     const slice = Math.max(1, this.ctx.config.fcm.maxConcurrentStreams);
     for (let i = 0; i < devices.length; i += slice) {
       const part = devices.slice(i, i + slice);
+      if (signal?.aborted) {
+        for (let j = i; j < devices.length; j++) outcomes[j] = NOT_SENT;
+        break;
+      }
       try {
         await this.limiter.acquire(`fcm:${client.account.projectId}`, part.length);
       } catch (e) {

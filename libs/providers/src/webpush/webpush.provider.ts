@@ -11,6 +11,7 @@ import {
   type NormalizedToken,
   type PushProvider,
   type OutcomeReport,
+  NOT_SENT,
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { classifyWebpush } from './webpush.classifier';
@@ -62,7 +63,7 @@ export class WebpushProvider implements PushProvider {
     return [...problems, ...translationProblems(n, value)];
   }
 
-  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport): Promise<DeliveryOutcome[]> {
+  async send(credential: CredentialRecord, n: CanonicalNotification, devices: DeviceRef[], report?: OutcomeReport, signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     let vapid: VapidHeaderCache;
     try {
       vapid = this.clientFor(credential).vapid;
@@ -85,6 +86,10 @@ export class WebpushProvider implements PushProvider {
     const worker = async (): Promise<void> => {
       while (next < devices.length) {
         const i = next++;
+        if (signal?.aborted) {
+          outcomes[i] = NOT_SENT;
+          continue;
+        }
         const outcome = await this.sendOne(vapid, devices[i], payload, headers);
         if (outcome.kind === 'failed' && outcome.alarm && !alarmed) {
           alarmed = true;
