@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { createLogger, SecretBox, type AppConfig } from '@app/common';
 import { CredentialRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, createDb, migrateToLatest } from '@app/db';
 import { Maintenance } from './maintenance';
-import { PROVIDERS, closeProviders, createProviders, type ProviderMap, createProviderContext, FcmProvider, RedisRateLimiter } from '@app/providers';
+import { PROVIDERS, closeProviders, createProviders, type ProviderMap, createProviderContext, RedisRateLimiter } from '@app/providers';
 import { DELIVERY_QUEUES, JobName, QueueFactory, QueueName, ALL_QUEUES, type DeliverBatchJobData, type FanoutJobData } from '@app/queue';
 import { DeliveryProcessor } from './delivery.processor';
 import { FanoutProcessor } from './fanout.processor';
@@ -45,14 +45,12 @@ export async function startWorker(config: AppConfig, options: StartWorkerOptions
   const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 8 });
   if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
   const queues = new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix });
-  const providers = createProviders(createProviderContext(config, logger));
   // FCM's per-project send rate is shared by every worker process through Redis when
   // there is one; on the PostgreSQL queue backend each process paces itself.
   const limiterRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }) : null;
-  if (limiterRedis) {
-    limiterRedis.on('error', () => undefined);
-    (providers.fcm as FcmProvider).setRateLimiter(new RedisRateLimiter(limiterRedis, { ratePerMinute: config.fcm.ratePerMinute, prefix: config.queuePrefix }));
-  }
+  limiterRedis?.on('error', () => undefined);
+  const rateLimiter = limiterRedis ? new RedisRateLimiter(limiterRedis, { ratePerMinute: config.fcm.ratePerMinute, prefix: config.queuePrefix }) : undefined;
+  const providers = createProviders(createProviderContext(config, logger), { fcm: { rateLimiter } });
   const repos = {
     devices: new DeviceRepository(db),
     credentials: new CredentialRepository(db, new SecretBox(config.masterKey)),

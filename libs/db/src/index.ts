@@ -6,3 +6,4 @@ export * from './repositories/device.repository';
 export * from './repositories/notification.repository';
 export * from './repositories/event.repository';
 export * from './repositories/webhook.repository';
+export * from './database.module';
