@@ -1,10 +1,11 @@
 import type { Job } from 'bullmq';
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { redactToken, type AppConfig } from '@app/common';
 import type { CredentialRepository, DeviceRepository, NotificationRepository, OutcomeRow } from '@app/db';
 import type { CredentialRecord, DeliveryOutcome, ProviderMap } from '@app/providers';
 import type { ObserverList } from './pipeline-observer';
 import { DELIVERY_QUEUES, JobName, retryDelayMs, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '@app/queue';
+import { DELIVERY_DEPS } from './worker.tokens';
 
 export interface DeliveryDeps {
   config: AppConfig;
@@ -33,11 +34,12 @@ const CREDENTIAL_CACHE_MS = 30_000;
  * "Retry later" devices (and only those) go into a new delayed job of the same queue;
  * a device whose next try would land after the notification's expiry is counted expired.
  */
+@Injectable()
 export class DeliveryProcessor {
   private readonly credCache = new Map<string, { at: number; cred: CredentialRecord | null }>();
   private readonly policy: RetryPolicy;
 
-  constructor(private readonly d: DeliveryDeps) {
+  constructor(@Inject(DELIVERY_DEPS) private readonly d: DeliveryDeps) {
     this.policy = { maxAttempts: d.config.retryMaxAttempts, baseDelayMs: d.config.retryBaseDelayMs, maxDelayMs: d.config.retryMaxDelayMs };
   }
 

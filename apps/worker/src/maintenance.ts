@@ -1,16 +1,19 @@
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import type { IdempotencyRepository, NotificationRepository } from '@app/db';
 import { JobName, NOTIFICATION_QUEUES, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '@app/queue';
+import { MAINTENANCE_DEPS } from './worker.tokens';
 
 /**
  * Periodic housekeeping in every worker process (each step is idempotent, so several
  * workers doing it at once is harmless): re-enqueue notifications whose fan-out job was
  * never added (API crash between commit and enqueue) and purge expired Idempotency-Keys.
  */
+@Injectable()
 export class Maintenance {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
+    @Inject(MAINTENANCE_DEPS)
     private readonly d: {
       logger: LoggerService;
       queues: QueueFactory;
