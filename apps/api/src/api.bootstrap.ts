@@ -35,7 +35,7 @@ class ApiModule {
         ConfigModule.forRoot(config, createLogger('api')),
         // small: sends are written in groups (AcceptWriter, two writes in flight), the rest are single reads
         DatabaseModule.forRoot({ poolMax: () => 10 }),
-        QueueModule.forRoot({ failFast: true }),
+        QueueModule.forRoot({ failFast: true, registerQueues: true }),
         ProvidersModule.forRoot({ sharedRateLimits: false }),
         EventsModule,
         ...features,

@@ -30,7 +30,8 @@ export class WorkerModule {
         ConfigModule.forRoot(config, opts.logger),
         // delivery and direct jobs share the pool; a short wait for a connection is cheaper than more of them
         DatabaseModule.forRoot({ poolMax: (c) => c.deliveryConcurrency + 8 }),
-        QueueModule.forRoot({ failFast: false }),
+        // producers on first use, as before (see QueueModuleOptions.registerQueues)
+        QueueModule.forRoot({ failFast: false, registerQueues: false }),
         ProvidersModule.forRoot({ sharedRateLimits: true }),
         DiscoveryModule,
         OpsModule.forRoot(opts.ops),

@@ -73,8 +73,9 @@ function redisConnection(o: QueueBackendOptions) {
 }
 
 /**
- * The options every producer Queue of this backend is built with. BullModule.forRootAsync
- * shares them with BullModule.registerQueue; QueueFactory builds its own queues from them.
+ * The options every Queue of this backend is built with (a worker adapts them, see
+ * BackendWorker). BullModule.forRootAsync shares them with registerQueue and with the
+ * explorer that builds the @Processor workers; QueueFactory builds its own queues from them.
  */
 export function queueOptions(o: QueueBackendOptions): QueueOptions {
   const defaultJobOptions: QueueOptions['defaultJobOptions'] = {
