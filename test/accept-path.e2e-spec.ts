@@ -78,7 +78,7 @@ for (const backend of QUEUE_BACKENDS) describe(`accept path and direct queue (${
 
   it('a write that fails for one request fails only that request, and leaves none of its rows', async () => {
     const app = await appWithDevices(1);
-    const writer = new AcceptWriter(stack.db, stack.worker.queues, 3);
+    const writer = new AcceptWriter(stack.db, { [QueueName.Fanout]: stack.worker.queues.queue(QueueName.Fanout), [QueueName.Direct]: stack.worker.queues.queue(QueueName.Direct) }, 3);
     const built = (appId: string): BuiltNotification => ({
       notification: { id: randomUUID(), appId, acceptedAt: Date.now(), title: 'w', priority: 'high' } as unknown as BuiltNotification['notification'],
       targets: { deviceIds: [app.devices[0].id] },

@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, type AppConfig } from '@app/common';
-import { createDb, migrateToLatest } from '@app/db';
+import { ConfigModule, createLogger, type AppConfig } from '@app/common';
+import { DatabaseModule } from '@app/db';
+import { ProvidersModule } from '@app/providers';
+import { QueueModule } from '@app/queue';
 import { AppsController } from './apps/apps.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
-import { CoreModule } from './core/core.module';
 import { HttpErrorFilter } from './core/http-exception.filter';
 import { createValidationPipe } from './core/validation';
 import { DevicesController } from './devices/devices.controller';
@@ -19,12 +20,25 @@ import { loadOpsConfig, type OpsConfig } from '@app/observability';
 import { createApiMetrics, installHttpMetrics, OpsModule, type ApiMetrics } from './ops/ops.module';
 import { setupOpenApi } from './ops/openapi';
 
+/**
+ * The API: every outside system comes from the modules the worker imports too
+ * (configuration, PostgreSQL and the repositories, the queues, the provider registry,
+ * used here for validation only: the API never does provider I/O).
+ */
 @Module({})
 class ApiModule {
-  static forRoot(core: DynamicModule, ...features: DynamicModule[]): DynamicModule {
+  static forRoot(config: AppConfig, ...features: DynamicModule[]): DynamicModule {
     return {
       module: ApiModule,
-      imports: [core, EventsModule, ...features],
+      imports: [
+        ConfigModule.forRoot(config, createLogger('api')),
+        // small: sends are written in groups (AcceptWriter, two writes in flight), the rest are single reads
+        DatabaseModule.forRoot({ poolMax: () => 10 }),
+        QueueModule.forRoot({ failFast: true, registerQueues: true }),
+        ProvidersModule.forRoot({ sharedRateLimits: false }),
+        EventsModule,
+        ...features,
+      ],
       controllers: [AppsController, DevicesController, NotificationsController],
       providers: [
         NotificationsService,
@@ -45,15 +59,12 @@ export interface ApiOptions {
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
   const ops = options.ops ?? loadOpsConfig();
   const metrics: ApiMetrics = createApiMetrics();
-  // small: sends are written in groups (AcceptWriter, two writes in flight), the rest are single reads
-  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: 10 });
-  if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
   // Fastify's request id is the one in the logs and in the X-Request-Id answer header
   const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: true, requestIdHeader: false, genReqId: requestIdFor });
   installRequestIds(adapter.getInstance());
   installHttpMetrics(adapter.getInstance(), metrics.http);
   const features = [OpsModule.forRoot({ metrics, ops }), requestLogModule()];
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(CoreModule.forRoot(config, db), ...features), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, ...features), adapter, {
     logger: createLogger('api'),
     abortOnError: false,
   });

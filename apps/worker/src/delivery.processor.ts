@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { redactToken, type AppConfig } from '@app/common';
 import { batchJobId, type CredentialRepository, type DeliveryBatchRepository, type DeviceRepository, type NotificationRepository, type OutcomeRow } from '@app/db';
 import type { CredentialRecord, DeliveryOutcome, ProviderMap } from '@app/providers';
@@ -7,6 +7,7 @@ import type { ObserverList } from './pipeline-observer';
 import { DELIVERY_QUEUES, JobName, infraRetryOptions, retryDeadline, retryDelayMs, type BatchDevice, type DeliverBatchJobData, type QueueFactory, type RetryPolicy } from '@app/queue';
 import { OutcomeBuffer } from './outcome-buffer';
 import { CircuitBreaker } from './circuit-breaker';
+import { DELIVERY_DEPS } from './worker.tokens';
 
 export interface DeliveryDeps {
   config: AppConfig;
@@ -52,11 +53,12 @@ interface Later {
  * Infrastructure errors (database, Redis) are thrown: BullMQ retries the job, and the
  * re-run skips every device that already has a final outcome.
  */
+@Injectable()
 export class DeliveryProcessor {
   private readonly credCache = new Map<string, { at: number; cred: CredentialRecord | null }>();
   private readonly policy: RetryPolicy;
 
-  constructor(private readonly d: DeliveryDeps) {
+  constructor(@Inject(DELIVERY_DEPS) private readonly d: DeliveryDeps) {
     this.policy = { baseDelayMs: d.config.retryBaseDelayMs, maxDelayMs: d.config.retryMaxDelayMs, maxWindowMs: d.config.retryMaxWindowSeconds * 1000 };
   }
 

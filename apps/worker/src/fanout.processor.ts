@@ -1,11 +1,12 @@
 import type { Job } from 'bullmq';
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Injectable, Optional, type LoggerService } from '@nestjs/common';
 import type { AppConfig } from '@app/common';
 import { batchJobId, type BatchLedgerRow, type CredentialRepository, type DeliveryBatchRepository, type DeviceRepository, type NotificationRepository, type StreamedDevice, type AudienceFilter, type OutcomeRow } from '@app/db';
 import { type CanonicalNotification, type ProviderName } from '@app/providers';
 import { DELIVERY_QUEUES, JobName, infraRetryOptions, type DeliverBatchJobData, type FanoutJobData, type QueueFactory, type BatchDevice } from '@app/queue';
 import { routeDevice, type CredentialRoute } from './credential-router';
 import type { ObserverList } from './pipeline-observer';
+import { FANOUT_DEPS, INLINE_DELIVERY } from './worker.tokens';
 
 /** What the API stores as a notification's audience. */
 export interface StoredTargets extends AudienceFilter {
@@ -38,8 +39,9 @@ export type InlineDelivery = (data: DeliverBatchJobData, opts: { rerun: boolean 
  * reads the same page again and the delivery step skips devices that already have a
  * final outcome. That saves a queue hop and several statements per small notification.
  */
+@Injectable()
 export class FanoutProcessor {
-  constructor(private readonly d: FanoutDeps, private readonly inline?: InlineDelivery) {}
+  constructor(@Inject(FANOUT_DEPS) private readonly d: FanoutDeps, @Optional() @Inject(INLINE_DELIVERY) private readonly inline?: InlineDelivery) {}
 
   async process(job: Job<FanoutJobData>): Promise<{ targeted: number }> {
     const { appId, notificationId } = job.data;

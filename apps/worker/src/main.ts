@@ -1,8 +1,13 @@
+import { Logger } from '@nestjs/common';
 import { createLogger, getConfig } from '@app/common';
 import { startWorker } from './worker.bootstrap';
 
 async function main(): Promise<void> {
   const logger = createLogger('worker');
+  // Nest's own lines (module initialisation, lifecycle errors) as JSON lines too. Set here,
+  // for the process: Nest's logger is process-wide, and tests start workers in processes
+  // whose Nest logger belongs to an API.
+  Logger.overrideLogger(logger);
   const worker = await startWorker(getConfig());
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,9 +1,10 @@
-import type { LoggerService } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { batchJobId, type CircuitRepository, type DeliveryBatchRepository, type DeviceRepository, type IdempotencyRepository, type NotificationRepository, type NotificationView } from '@app/db';
 import type { PipelineMetrics } from '@app/observability';
 import { PROVIDERS } from '@app/providers';
 import { DELIVERY_QUEUES, JobName, NOTIFICATION_QUEUES, QueueName, infraRetryOptions, notificationJobOptions, type DeliverBatchJobData, type FanoutJobData, type QueueFactory } from '@app/queue';
 import { rebuildBatches } from './fanout.processor';
+import { MAINTENANCE_DEPS } from './worker.tokens';
 
 /** Job states in which the queue will still run a job; anything else (failed, completed, gone) is lost work. */
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
@@ -36,11 +37,13 @@ export interface SweepResult {
  * Every step is idempotent or conditional, so any number of workers sweep at once.
  * It also purges expired Idempotency-Keys.
  */
+@Injectable()
 export class Maintenance {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 
   constructor(
+    @Inject(MAINTENANCE_DEPS)
     private readonly d: {
       logger: LoggerService;
       queues: QueueFactory;

@@ -1,20 +1,15 @@
-import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { createLogger, SecretBox, type AppConfig } from '@app/common';
-import { CircuitRepository, CredentialRepository, DeliveryBatchRepository, DeviceRepository, IdempotencyRepository, NotificationRepository, createDb, migrateToLatest } from '@app/db';
-import { Maintenance } from './maintenance';
-import { PROVIDERS, closeProviders, createProviders, type ProviderMap, createProviderContext, FcmProvider, RedisRateLimiter } from '@app/providers';
-import { DELIVERY_QUEUES, JobName, QueueFactory, QueueName, ALL_QUEUES, infraBackoffMs, type DeliverBatchJobData, type FanoutJobData } from '@app/queue';
-import { CircuitBreaker } from './circuit-breaker';
-import { checkRedisDurability } from './redis-durability';
-import { DeliveryProcessor } from './delivery.processor';
-import { FanoutProcessor } from './fanout.processor';
-import { Redis } from 'ioredis';
-import { ObserverList, type PipelineObserver } from './pipeline-observer';
-import { createRegistry, loadOpsConfig, PipelineMetrics, registerQueueDepth, checkDatabase, checkQueueBackend } from '@app/observability';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
 import type { Registry } from 'prom-client';
-import { MetricsObserver } from './ops/metrics.observer';
-import { startOpsServer, type OpsServerOptions, type RunningOpsServer } from './ops/ops-server';
-import { startEventPipeline } from './events/events.setup';
+import { createLogger, type AppConfig } from '@app/common';
+import { loadOpsConfig } from '@app/observability';
+import { PROVIDERS_MAP, type ProviderMap } from '@app/providers';
+import { ALL_QUEUES, QueueFactory } from '@app/queue';
+import { Maintenance } from './maintenance';
+import { WorkerOpsServer } from './ops/ops.module';
+import type { OpsServerOptions, RunningOpsServer } from './ops/ops-server';
+import { WorkerModule } from './worker.module';
+import { METRICS_REGISTRY } from './worker.tokens';
 
 export interface RunningWorker {
   queues: QueueFactory;
@@ -27,127 +22,34 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-type Handler = (job: Job) => Promise<unknown>;
-
-/**
- * Starts one worker process's consumers: the fan-out queue and one delivery queue per
- * provider, one processor per queue that branches on job.name. Every queue must have
- * exactly one handler for each job name it carries, or start-up fails.
- * Any number of worker processes may run against the same backend: BullMQ's job locks
- * guarantee no job is processed by two of them at once.
- */
 export interface StartWorkerOptions {
   /** The ops port; defaults to WORKER_OPS_PORT / WORKER_OPS_HOST. false: none. */
   ops?: OpsServerOptions | false;
 }
 
+/**
+ * Starts one worker process's consumers as a Nest application context (no HTTP server
+ * but the small ops port): the fan-out and direct queues, one delivery queue per
+ * provider and the webhooks queue, one @Processor per queue that branches on job.name.
+ * Every queue must have exactly one handler for each job name it carries, or start-up
+ * fails. Any number of worker processes may run against the same backend: BullMQ's job
+ * locks guarantee no job is processed by two of them at once.
+ */
 export async function startWorker(config: AppConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const logger = createLogger('worker');
-  // delivery and direct jobs share the pool; a short wait for a connection is cheaper than more of them
-  const { db } = createDb({ url: config.databaseUrl, schema: config.databaseSchema, max: config.deliveryConcurrency + 8 });
-  if (config.migrateOnStart) await migrateToLatest(db, config.databaseSchema);
-  const queues = new QueueFactory({ kind: config.queueBackend, redisUrl: config.redisUrl, databaseUrl: config.databaseUrl, prefix: config.queuePrefix });
-  const providers = createProviders(createProviderContext(config, logger));
-  // FCM's per-project send rate is shared by every worker process through Redis when
-  // there is one; on the PostgreSQL queue backend each process paces itself.
-  const limiterRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }) : null;
-  if (limiterRedis) {
-    limiterRedis.on('error', () => undefined);
-    (providers.fcm as FcmProvider).setRateLimiter(new RedisRateLimiter(limiterRedis, { ratePerMinute: config.fcm.ratePerMinute, prefix: config.queuePrefix }));
-  }
-  const repos = {
-    devices: new DeviceRepository(db),
-    credentials: new CredentialRepository(db, new SecretBox(config.masterKey)),
-    notifications: new NotificationRepository(db),
-    batches: new DeliveryBatchRepository(db),
-  };
-  const circuits = new CircuitRepository(db);
-  const observerList: PipelineObserver[] = [];
-  const observers = new ObserverList(observerList, (err) => logger.error({ msg: 'observer failed', error: err.message }));
-  const metrics = createRegistry();
-  const pipelineMetrics = new PipelineMetrics(metrics);
-  observerList.push(new MetricsObserver(pipelineMetrics));
-  registerQueueDepth(metrics, queues, ALL_QUEUES);
-  const events = startEventPipeline({ config, logger, db, queues });
-  observerList.push(events.observer);
-  const breaker = new CircuitBreaker(circuits, config.circuit, observers, logger);
-  const delivery = new DeliveryProcessor({ config, logger, queues, providers, observers, breaker, ...repos });
-  const fanoutDeps = { config, logger, queues, observers, ...repos };
-  const fanout = new FanoutProcessor(fanoutDeps);
-  const direct = new FanoutProcessor(fanoutDeps, (data, o) => delivery.deliver(data, { ...o, complete: false }));
-
-  const routing: Partial<Record<QueueName, Record<string, Handler>>> = {
-    [QueueName.Fanout]: { [JobName.FanoutNotification]: (j) => fanout.process(j as Job<FanoutJobData>) },
-    [QueueName.Direct]: { [JobName.FanoutNotification]: (j) => direct.process(j as Job<FanoutJobData>) },
-  };
-  for (const p of PROVIDERS) {
-    routing[DELIVERY_QUEUES[p]] = { [JobName.DeliverBatch]: (j) => delivery.process(j as Job<DeliverBatchJobData>) };
-  }
-  routing[QueueName.Webhooks] = events.handlers;
-  for (const q of ALL_QUEUES) {
-    if (Object.keys(routing[q] ?? {}).length === 0) throw new Error(`queue ${q} has no handler`);
-  }
-
-  const CONCURRENCY: Partial<Record<QueueName, number>> = {
-    [QueueName.Fanout]: config.fanoutConcurrency,
-    [QueueName.Direct]: config.directConcurrency,
-    [QueueName.Webhooks]: config.webhooks.concurrency,
-  };
-  const workers: Worker[] = ALL_QUEUES.map((name) => {
-    const handlers = routing[name] as Record<string, Handler>;
-    const w = queues.worker(
-      name,
-      async (job: Job) => {
-        const handler = handlers[job.name];
-        if (!handler) throw new UnrecoverableError(`no handler for job ${job.name} on queue ${name}`);
-        return handler(job);
-      },
-      {
-        concurrency: CONCURRENCY[name] ?? config.deliveryConcurrency,
-        // a killed worker's jobs are taken over within lockMs + stalledIntervalMs (docs/reliability.md)
-        lockDuration: config.recovery.lockMs,
-        stalledInterval: config.recovery.stalledIntervalMs,
-        maxStalledCount: 5,
-        settings: { backoffStrategy: (attemptsMade: number) => infraBackoffMs(attemptsMade) },
-      },
-    );
-    w.on('failed', (job, err) => logger.error({ msg: 'job failed', queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, error: err.message }));
-    w.on('error', (err) => logger.error({ msg: 'worker error', queue: name, error: err.message }));
-    return w as Worker;
-  });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
-  const maintenance = new Maintenance({
-    logger, queues, ...repos, circuits, idempotency: new IdempotencyRepository(db), idempotencyTtlHours: config.idempotencyTtlHours,
-    stallSeconds: config.recovery.stallSeconds, metrics: pipelineMetrics,
-    onCompleted: (appId, notification) => observers.emit('notificationCompleted', { appId, notification }),
-  });
-  maintenance.start(config.recovery.sweepSeconds * 1000);
-  if (config.redisUrl) void checkRedisDurability(config.redisUrl, logger);
   const opsConfig = loadOpsConfig();
-  const opsOptions = options.ops ?? (opsConfig.workerOpsPort === null ? false : { port: opsConfig.workerOpsPort, host: opsConfig.workerOpsHost });
-  const ops: RunningOpsServer = opsOptions
-    ? await startOpsServer(opsOptions, { registry: metrics, logger, readiness: { database: checkDatabase(db), queue: checkQueueBackend(queues) } })
-    : { url: null, close: async () => undefined };
-  logger.log({ msg: 'worker ready', backend: queues.kind, queues: ALL_QUEUES, ops: ops.url });
-
+  const ops = options.ops ?? (opsConfig.workerOpsPort === null ? false : { port: opsConfig.workerOpsPort, host: opsConfig.workerOpsHost });
+  // no `logger` option: it would replace Nest's process-wide logger (main.ts sets it for the worker process)
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, { logger, ops }), { abortOnError: false });
+  const queues = app.get(QueueFactory);
+  const opsServer = app.get(WorkerOpsServer);
+  logger.log({ msg: 'worker ready', backend: queues.kind, queues: ALL_QUEUES, ops: opsServer.url });
   return {
     queues,
-    providers,
-    maintenance,
-    metrics,
-    ops,
-    async close() {
-      await ops.close();
-      await maintenance.stop();
-      // Worker.close() waits for active jobs to finish; unstarted jobs stay queued.
-      await queues.close();
-      // events the last jobs produced are flushed after the workers stopped; the flush may
-      // open a queue handle to enqueue webhook deliveries, closed by the second close()
-      await events.close();
-      await queues.close();
-      await closeProviders(providers);
-      limiterRedis?.disconnect();
-      await db.destroy();
-    },
+    providers: app.get<ProviderMap>(PROVIDERS_MAP),
+    maintenance: app.get(Maintenance),
+    metrics: app.get<Registry>(METRICS_REGISTRY),
+    ops: opsServer,
+    close: () => app.close(),
   };
 }

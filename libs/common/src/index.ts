@@ -5,3 +5,4 @@ export * from './redact';
 export * from './ids';
 export * from './logger';
 export * from './tls-trust';
+export * from './config.module';

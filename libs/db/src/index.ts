@@ -9,3 +9,4 @@ export * from './repositories/circuit.repository';
 export * from './repositories/event.repository';
 export * from './repositories/webhook.repository';
 export * from './db-errors';
+export * from './database.module';

@@ -6,3 +6,4 @@ export { FcmProvider } from './fcm/fcm.provider';
 export { RedisRateLimiter, InProcessRateLimiter, type RateLimiter } from './fcm/fcm.rate-limiter';
 export { generateVapidCredential, normalizeVapidCredential } from './webpush/webpush.credentials';
 export { runWebpushCpuBench, type WebpushCpuBenchResult } from './webpush/webpush.cpu-bench';
+export * from './providers.module';

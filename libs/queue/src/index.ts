@@ -2,3 +2,4 @@ export * from './queue-names';
 export * from './jobs';
 export * from './queue-backend';
 export * from './retry-policy';
+export * from './queue.module';

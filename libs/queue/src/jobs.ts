@@ -68,3 +68,17 @@ export type JobSpec =
   | { queue: typeof QueueName.Webhooks; name: typeof JobName.WebhookDeliver; data: WebhookJobData };
 
 export type JobDataOf<N extends JobName> = Extract<JobSpec, { name: N }>['data'];
+
+/** The job names a queue carries, from JobSpec. */
+export type JobNameOn<Q extends QueueName> = JobSpec extends infer S ? (S extends { queue: infer SQ; name: infer N } ? (Q extends SQ ? N : never) : never) : never;
+
+/** Every queue's job names, checked against JobSpec: the worker's start-up routing check compares each queue's processor with it. */
+export const QUEUE_JOBS: { readonly [Q in QueueName]: readonly JobNameOn<Q>[] } = Object.freeze({
+  [QueueName.Fanout]: [JobName.FanoutNotification],
+  [QueueName.Direct]: [JobName.FanoutNotification],
+  [QueueName.DeliverApns]: [JobName.DeliverBatch],
+  [QueueName.DeliverFcm]: [JobName.DeliverBatch],
+  [QueueName.DeliverWns]: [JobName.DeliverBatch],
+  [QueueName.DeliverWebpush]: [JobName.DeliverBatch],
+  [QueueName.Webhooks]: [JobName.WebhookDeliver],
+});

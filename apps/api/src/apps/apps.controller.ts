@@ -2,10 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Pars
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiKeyAuth } from '../ops/openapi';
 import { AppRepository, CredentialRepository } from '@app/db';
-import { CredentialRejected, type ProviderMap, generateVapidCredential } from '@app/providers';
+import { PROVIDERS_MAP, CredentialRejected, type ProviderMap, generateVapidCredential } from '@app/providers';
 import { RequireScopes } from '../auth/api-key.guard';
-import type { AppConfig } from '@app/common';
-import { CONFIG, PROVIDERS_MAP } from '../core/tokens';
+import { CONFIG, type AppConfig } from '@app/common';
 import { CreateAppDto, CreateKeyDto, UpsertCredentialDto } from './apps.dto';
 
 const uuid = new ParseUUIDPipe({ version: '4', exceptionFactory: () => new NotFoundException('not found') });

@@ -4,9 +4,8 @@ import {
   createParamDecorator, type CanActivate, type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { AppConfig } from '@app/common';
+import { CONFIG, type AppConfig } from '@app/common';
 import { AppRepository, type ApiScope } from '@app/db';
-import { CONFIG } from '../core/tokens';
 
 export type Principal =
   | { kind: 'app'; appId: string; keyId: string; scopes: ApiScope[] }

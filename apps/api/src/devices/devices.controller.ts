@@ -3,9 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiKeyAuth } from '../ops/openapi';
 import type { FastifyReply } from 'fastify';
 import { CredentialRepository, DeviceRepository } from '@app/db';
-import { TokenRejected, type ProviderMap } from '@app/providers';
+import { PROVIDERS_MAP, TokenRejected, type ProviderMap } from '@app/providers';
 import { CurrentApp, RequireScopes } from '../auth/api-key.guard';
-import { PROVIDERS_MAP } from '../core/tokens';
 import { ListDevicesQuery, PatchDeviceDto, RegisterDeviceDto } from './devices.dto';
 
 const uuid = new ParseUUIDPipe({ version: '4', exceptionFactory: () => new NotFoundException('device not found') });

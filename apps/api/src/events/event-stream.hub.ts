@@ -1,9 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Client } from 'pg';
-import { createLogger, type AppConfig } from '@app/common';
+import { CONFIG, createLogger, type AppConfig } from '@app/common';
 import { EventRepository } from '@app/db';
-import { CONFIG } from '../core/tokens';
 import { EventStream } from './event-stream';
 
 /** The channel the events table's trigger notifies (migration 0002), payload "<schema>:<app id>". */

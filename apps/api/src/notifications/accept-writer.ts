@@ -1,5 +1,6 @@
+import type { Queue } from 'bullmq';
 import type { Db } from '@app/db';
-import { JobName, QueueName, notificationJobOptions, type FanoutJobData, type QueueFactory } from '@app/queue';
+import { JobName, QueueName, notificationJobOptions, type FanoutJobData } from '@app/queue';
 import type { BuiltNotification } from './notification-builder';
 
 /** Most notification rows in one INSERT (and jobs in one addBulk). */
@@ -13,6 +14,9 @@ interface Entry {
   resolve: () => void;
   reject: (err: Error) => void;
 }
+
+/** The producers of a notification's own job (NotificationsService injects them with @InjectQueue). */
+export type NotificationQueues = Record<typeof QueueName.Fanout | typeof QueueName.Direct, Queue<FanoutJobData>>;
 
 /** Raised when the queue backend refused the jobs: the rows were removed again. */
 export class EnqueueFailed extends Error {}
@@ -60,7 +64,7 @@ export class AcceptWriter {
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(private readonly db: Db, private readonly queues: QueueFactory, private readonly directMaxTargets: number) {}
+  constructor(private readonly db: Db, private readonly queues: NotificationQueues, private readonly directMaxTargets: number) {}
 
   /** Resolves once the rows are committed and the jobs are queued. */
   write(appId: string, list: BuiltNotification[]): Promise<void> {
@@ -120,7 +124,7 @@ export class AcceptWriter {
 
   /** The fan-out (or direct) jobs of committed rows; the job id is the notification id. */
   async enqueue(batch: Array<Pick<Entry, 'appId' | 'list'>>): Promise<void> {
-    const byQueue = new Map<string, Array<{ name: string; data: FanoutJobData; opts: ReturnType<typeof notificationJobOptions> }>>();
+    const byQueue = new Map<keyof NotificationQueues, Array<{ name: string; data: FanoutJobData; opts: ReturnType<typeof notificationJobOptions> }>>();
     for (const e of batch) {
       for (const b of e.list) {
         const queue = queueFor(b, this.directMaxTargets);
@@ -133,7 +137,7 @@ export class AcceptWriter {
         byQueue.set(queue, jobs);
       }
     }
-    await Promise.all([...byQueue].map(([queue, jobs]) => this.queues.queue<FanoutJobData>(queue).addBulk(jobs)));
+    await Promise.all([...byQueue].map(([queue, jobs]) => this.queues[queue].addBulk(jobs)));
   }
 
   private async remove(batch: Entry[]): Promise<void> {

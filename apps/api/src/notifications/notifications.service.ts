@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import type { AppConfig } from '@app/common';
-import { CredentialRepository, IdempotencyRepository, NotificationRepository, type Db } from '@app/db';
-import type { ProviderName, ProviderMap } from '@app/providers';
-import { NOTIFICATION_QUEUES, QueueFactory } from '@app/queue';
-import { AcceptWriter, EnqueueFailed, insertNotifications } from './accept-writer';
-import { CONFIG, DB, PROVIDERS_MAP } from '../core/tokens';
+import { CONFIG, type AppConfig } from '@app/common';
+import { DB, CredentialRepository, IdempotencyRepository, NotificationRepository, type Db } from '@app/db';
+import { PROVIDERS_MAP, type ProviderName, type ProviderMap } from '@app/providers';
+import { InjectQueue } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QueueName, type FanoutJobData } from '@app/queue';
+import { AcceptWriter, EnqueueFailed, insertNotifications, type NotificationQueues } from './accept-writer';
 import { flattenErrors, validationException, validationOptions, type FieldProblem } from '../core/validation';
 import { buildNotification, type BuiltNotification } from './notification-builder';
 import { SendNotificationDto } from './notifications.dto';
@@ -33,6 +34,7 @@ const CONFIGURED_CACHE_MS = 10_000;
 export class NotificationsService {
   private readonly configured = new Map<string, { at: number; set: Set<ProviderName> }>();
   private readonly writer: AcceptWriter;
+  private readonly queues: NotificationQueues;
 
   constructor(
     @Inject(CONFIG) private readonly config: AppConfig,
@@ -41,9 +43,11 @@ export class NotificationsService {
     private readonly credentials: CredentialRepository,
     private readonly notifications: NotificationRepository,
     private readonly idempotency: IdempotencyRepository,
-    private readonly queues: QueueFactory,
+    @InjectQueue(QueueName.Fanout) fanout: Queue<FanoutJobData>,
+    @InjectQueue(QueueName.Direct) direct: Queue<FanoutJobData>,
   ) {
-    this.writer = new AcceptWriter(db, queues, config.directMaxTargets);
+    this.queues = { [QueueName.Fanout]: fanout, [QueueName.Direct]: direct };
+    this.writer = new AcceptWriter(db, this.queues, config.directMaxTargets);
   }
 
   /** Providers the app has credentials for: the services a notification can reach. */
@@ -178,8 +182,8 @@ export class NotificationsService {
       if (!n) throw new NotFoundException('notification not found');
       throw new ConflictException(`notification is ${n.status}; only a queued notification can be cancelled`);
     }
-    for (const queue of NOTIFICATION_QUEUES) {
-      const job = await this.queues.queue(queue).getJob(id);
+    for (const queue of Object.values(this.queues)) {
+      const job = await queue.getJob(id);
       await job?.remove().catch(() => undefined); // if it is running right now, the fan-out sees "cancelled" and stops
     }
     return this.get(appId, id);

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Db } from '@app/db';
+import { DB, type Db } from '@app/db';
 import { checkDatabase, checkQueueBackend, HEALTH_TIMEOUT_MS } from '@app/observability';
 import { QueueFactory } from '@app/queue';
-import { DB } from '../core/tokens';
 
 /** PostgreSQL answers `select 1` on the API's own pool. */
 @Injectable()

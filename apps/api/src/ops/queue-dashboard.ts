@@ -5,9 +5,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from '@app/common';
+import { CONFIG, type AppConfig } from '@app/common';
 import { ALL_QUEUES, QueueFactory } from '@app/queue';
-import { CONFIG } from '../core/tokens';
 
 export const DASHBOARD_PATH = '/admin/queues';
 export const DASHBOARD_REALM = 'push-gateway';

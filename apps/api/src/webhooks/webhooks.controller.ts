@@ -1,8 +1,7 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { UrlRejected, type AppConfig } from '@app/common';
+import { CONFIG, UrlRejected, type AppConfig } from '@app/common';
 import { AppRepository, WebhookRepository } from '@app/db';
 import { RequireScopes } from '../auth/api-key.guard';
-import { CONFIG } from '../core/tokens';
 import { checkWebhookUrl } from './webhook-url';
 import { CreateWebhookDto } from './webhooks.dto';
 

@@ -25,7 +25,7 @@ import { FCM_MAX_PAYLOAD_BYTES, messageBytes, sendBody, translateFcm, type FcmRe
 const FCM_TOKEN = /^[A-Za-z0-9_:.-]{20,4096}$/;
 
 export interface FcmProviderOptions {
-  /** Shared budget across worker processes (Redis); defaults to one per process. */
+  /** Shared budget across worker processes (Redis, see ProvidersModule); defaults to one per process. */
   rateLimiter?: RateLimiter;
 }
 
@@ -37,18 +37,13 @@ export interface FcmProviderOptions {
 export class FcmProvider implements PushProvider {
   readonly name = 'fcm' as const;
   private readonly clients = new Map<string, { version: number; client: FcmCredentialClient }>();
-  private limiter: RateLimiter;
+  private readonly limiter: RateLimiter;
 
   constructor(
     private readonly ctx: ProviderContext,
     opts: FcmProviderOptions = {},
   ) {
     this.limiter = opts.rateLimiter ?? new InProcessRateLimiter({ ratePerMinute: ctx.config.fcm.ratePerMinute });
-  }
-
-  /** The worker passes a RedisRateLimiter when REDIS_URL is set, so all processes share one budget. */
-  setRateLimiter(limiter: RateLimiter): void {
-    this.limiter = limiter;
   }
 
   normalizeToken(token: unknown): NormalizedToken {
