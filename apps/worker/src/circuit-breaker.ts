@@ -79,8 +79,12 @@ export class CircuitBreaker {
     }
   }
 
-  /** Counts a group of answers to requests sent at `sentAt`; opens the circuit when most of the window's requests failed. */
-  async record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): Promise<boolean> {
+  /**
+   * Counts answers to requests sent at `sentAt`. Returns at once whether the circuit is
+   * open now, so a caller can stop starting requests before the next one leaves; opening
+   * it in the shared state (and reporting that, once) happens in the background.
+   */
+  record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): boolean {
     if (sentAt < (this.closedAt.get(k.key) ?? 0)) return false;
     const now = Date.now();
     let w = this.windows.get(k.key);
@@ -96,10 +100,11 @@ export class CircuitBreaker {
     const reason = `${w.failed} of ${w.total} requests failed (last: ${w.reason})`;
     this.windows.delete(k.key);
     this.cache.set(k.key, { at: now, open: true });
-    if (await this.repo.open(k, reason, this.opts.probeIntervalMs)) {
+    void this.repo.open(k, reason, this.opts.probeIntervalMs).then((opened) => {
+      if (!opened) return;
       this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint, reason });
       this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'open', reason });
-    }
+    }, (err: Error) => this.logger.warn({ msg: 'circuit state not written', error: err.message }));
     return true;
   }
 
