@@ -19,7 +19,8 @@ const STATE_CACHE_MS = 250;
 /**
  * A circuit breaker per push-service endpoint and credential (Envoy's outlier detection,
  * Hystrix's half-open probe). Each worker counts the answers it gets in a short window;
- * when most of them say the service is unavailable it opens the circuit in the shared
+ * when most of them, or the last `minRequests` in a row, say the service is unavailable
+ * it opens the circuit in the shared
  * state (PostgreSQL: the one store every worker process shares on both queue backends).
  * While it is open nothing is sent to that endpoint with that credential: the work is held
  * in the ledger, and one request at a time (per `probeIntervalMs`, across every worker)
@@ -29,7 +30,7 @@ const STATE_CACHE_MS = 250;
  */
 export class CircuitBreaker {
   private readonly cache = new Map<string, { at: number; open: boolean }>();
-  private readonly windows = new Map<string, { start: number; total: number; failed: number; reason: string }>();
+  private readonly windows = new Map<string, { start: number; total: number; failed: number; consecutive: number; reason: string }>();
   /** When this worker last saw each circuit close: answers to requests sent before that say nothing new. */
   private readonly closedAt = new Map<string, number>();
 
@@ -88,16 +89,22 @@ export class CircuitBreaker {
     if (sentAt < (this.closedAt.get(k.key) ?? 0)) return false;
     const now = Date.now();
     let w = this.windows.get(k.key);
-    if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
+    if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, consecutive: w?.consecutive ?? 0, reason: '' }));
     for (const o of outcomes) {
       w.total++;
       if (o.kind === 'retry' && (o.unavailable || o.throttled)) {
         w.failed++;
+        w.consecutive++;
         w.reason = o.reason;
+      } else {
+        w.consecutive = 0;
       }
     }
-    if (w.total < this.opts.minRequests || w.failed / w.total < this.opts.failureRatio) return this.cache.get(k.key)?.open === true;
-    const reason = `${w.failed} of ${w.total} requests failed (last: ${w.reason})`;
+    // most of the window failed, or the last minRequests answers in a row did (a service
+    // that just went down, after a window of successes: Envoy's consecutive-5xx detection)
+    const ratioTripped = w.total >= this.opts.minRequests && w.failed / w.total >= this.opts.failureRatio;
+    if (!ratioTripped && w.consecutive < this.opts.minRequests) return this.cache.get(k.key)?.open === true;
+    const reason = ratioTripped ? `${w.failed} of ${w.total} requests failed (last: ${w.reason})` : `${w.consecutive} requests in a row failed (last: ${w.reason})`;
     this.windows.delete(k.key);
     this.cache.set(k.key, { at: now, open: true });
     void this.repo.open(k, reason, this.opts.probeIntervalMs).then((opened) => {
