@@ -19,7 +19,8 @@ const STATE_CACHE_MS = 250;
 /**
  * A circuit breaker per push-service endpoint and credential (Envoy's outlier detection,
  * Hystrix's half-open probe). Each worker counts the answers it gets in a short window;
- * when most of them say the service is unavailable it opens the circuit in the shared
+ * when most of them, or the last `minRequests` in a row, say the service is unavailable
+ * it opens the circuit in the shared
  * state (PostgreSQL: the one store every worker process shares on both queue backends).
  * While it is open nothing is sent to that endpoint with that credential: the work is held
  * in the ledger, and one request at a time (per `probeIntervalMs`, across every worker)
@@ -29,7 +30,7 @@ const STATE_CACHE_MS = 250;
  */
 export class CircuitBreaker {
   private readonly cache = new Map<string, { at: number; open: boolean }>();
-  private readonly windows = new Map<string, { start: number; total: number; failed: number; reason: string }>();
+  private readonly windows = new Map<string, { start: number; total: number; failed: number; consecutive: number; reason: string }>();
   /** When this worker last saw each circuit close: answers to requests sent before that say nothing new. */
   private readonly closedAt = new Map<string, number>();
 
@@ -79,27 +80,38 @@ export class CircuitBreaker {
     }
   }
 
-  /** Counts a group of answers to requests sent at `sentAt`; opens the circuit when most of the window's requests failed. */
-  async record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): Promise<boolean> {
+  /**
+   * Counts answers to requests sent at `sentAt`. Returns at once whether the circuit is
+   * open now, so a caller can stop starting requests before the next one leaves; opening
+   * it in the shared state (and reporting that, once) happens in the background.
+   */
+  record(k: CircuitKey, outcomes: DeliveryOutcome[], sentAt: number): boolean {
     if (sentAt < (this.closedAt.get(k.key) ?? 0)) return false;
     const now = Date.now();
     let w = this.windows.get(k.key);
-    if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, reason: '' }));
+    if (!w || now - w.start > this.opts.windowMs) this.windows.set(k.key, (w = { start: now, total: 0, failed: 0, consecutive: w?.consecutive ?? 0, reason: '' }));
     for (const o of outcomes) {
       w.total++;
       if (o.kind === 'retry' && (o.unavailable || o.throttled)) {
         w.failed++;
+        w.consecutive++;
         w.reason = o.reason;
+      } else {
+        w.consecutive = 0;
       }
     }
-    if (w.total < this.opts.minRequests || w.failed / w.total < this.opts.failureRatio) return this.cache.get(k.key)?.open === true;
-    const reason = `${w.failed} of ${w.total} requests failed (last: ${w.reason})`;
+    // most of the window failed, or the last minRequests answers in a row did (a service
+    // that just went down, after a window of successes: Envoy's consecutive-5xx detection)
+    const ratioTripped = w.total >= this.opts.minRequests && w.failed / w.total >= this.opts.failureRatio;
+    if (!ratioTripped && w.consecutive < this.opts.minRequests) return this.cache.get(k.key)?.open === true;
+    const reason = ratioTripped ? `${w.failed} of ${w.total} requests failed (last: ${w.reason})` : `${w.consecutive} requests in a row failed (last: ${w.reason})`;
     this.windows.delete(k.key);
     this.cache.set(k.key, { at: now, open: true });
-    if (await this.repo.open(k, reason, this.opts.probeIntervalMs)) {
+    void this.repo.open(k, reason, this.opts.probeIntervalMs).then((opened) => {
+      if (!opened) return;
       this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint, reason });
       this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'open', reason });
-    }
+    }, (err: Error) => this.logger.warn({ msg: 'circuit state not written', error: err.message }));
     return true;
   }
 

@@ -152,9 +152,7 @@ export class DeliveryProcessor {
               return;
             }
             settle(send[i], o);
-            void this.d.breaker.record(CircuitBreaker.key(appId, data.provider, cred!.id, CircuitBreaker.endpoint(data.provider, send[i].token)), [o], sentAt)
-              .then((open) => { if (open) abort.abort(); })
-              .catch((err: Error) => this.d.logger.warn({ msg: 'circuit state not written', error: err.message }));
+            if (this.d.breaker.record(CircuitBreaker.key(appId, data.provider, cred!.id, CircuitBreaker.endpoint(data.provider, send[i].token)), [o], sentAt)) abort.abort();
           };
           const outcomes = await this.d.providers[data.provider].send(cred, n, send, take, abort.signal);
           if (outcomes.length !== send.length) throw new Error(`${data.provider} returned ${outcomes.length} outcomes for ${send.length} devices`);
