@@ -156,3 +156,18 @@ export async function provisionAll(
   }
   return { perProvider, mixed: mixedApp };
 }
+
+/** One app with `counts[p]` devices of each provider and one credential each (the fault suite's audience). */
+export async function provisionSplitApp(
+  stack: BenchStack, databaseUrl: string, providers: ProviderMap, counts: Partial<Record<ProviderName, number>>, name = 'split',
+): Promise<BenchApp> {
+  const creds: Partial<Record<ProviderName, Json>> = {};
+  const items: Array<{ provider: ProviderName; token: unknown; environment?: string }> = [];
+  for (const [p, n] of Object.entries(counts) as Array<[ProviderName, number]>) {
+    const cred = await mintCredential(stack, p);
+    creds[p] = cred.config;
+    for (const token of await rawTokens(stack, p, n, cred)) items.push({ provider: p, token, environment: p === 'apns' ? 'production' : undefined });
+  }
+  const app = await provisionApp(stack, name, creds);
+  return { ...app, devices: await insertDevices(stack, databaseUrl, app.appId, providers, items) };
+}

@@ -31,6 +31,12 @@ export interface StackOptions {
   apiCpuProfDir?: string;
   logDir: string;
   workerEnv?: Record<string, string>;
+  /** Worker processes to start (default 1). */
+  workers?: number;
+  /** How long a process may take to stop on SIGTERM before it is killed (default 15 s). */
+  stopTimeoutMs?: number;
+  /** Drop the schemas and Redis keys on close (default true; false when the stores are thrown away anyway). */
+  dropOnClose?: boolean;
 }
 
 export interface Proc {
@@ -48,15 +54,20 @@ export interface BenchStack {
   caFile: string;
   /** Environment the api and worker run with (also used to build in-process clients). */
   env: Record<string, string>;
-  procs: { sandbox: Proc; api: Proc; worker: Proc };
-  /** Stops and restarts the worker (e.g. to collect a CPU profile). */
+  /** `worker` is the first of `workers`, the ones running now. */
+  procs: { sandbox: Proc; api: Proc; worker: Proc; workers: Proc[] };
+  /** Stops and restarts the first worker (e.g. to collect a CPU profile). */
   restartWorker(extra?: { cpuProfDir?: string }): Promise<void>;
+  /** Starts one more worker process. */
+  addWorker(): Promise<Proc>;
+  /** Sends `signal` to a worker (SIGKILL: a crash) and waits for it to exit; it leaves `workers`. */
+  killWorker(p: Proc, signal?: NodeJS.Signals): Promise<void>;
   /** Stops and restarts the api (e.g. to collect a CPU profile; the profile is written on exit). */
   restartApi(extra?: { cpuProfDir?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -125,60 +136,100 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
     LOG_LEVEL: 'warn',
   }, opts.logDir);
   const controlUrl = `http://127.0.0.1:${control}`;
-  await waitHttp(`${controlUrl}/stats`, 'sandbox', sandbox);
-  const sandboxUrls = {
-    apns: `https://localhost:${apns}`, fcm: `https://localhost:${fcm}`, wns: `https://localhost:${wns}`, webpush: `https://localhost:${webpush}`,
-  };
-  const caFile = join(dataDir, 'ca.pem');
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: opts.databaseUrl,
-    DATABASE_SCHEMA: id,
-    REDIS_URL: opts.redisUrl ?? '',
-    QUEUE_PREFIX: id,
-    ADMIN_API_KEY: BENCH_ADMIN_KEY,
-    MASTER_KEY,
-    API_PORT: String(apiPort),
-    API_HOST: '127.0.0.1',
-    MIGRATE_ON_START: 'true',
-    WORKER_OPS_PORT: '0',
-    ...sandboxEnv({ caFile, urls: sandboxUrls, apnsSandboxUrl: `https://localhost:${apnsSandbox}` }),
-    ...(opts.workerEnv ?? {}),
-  };
-  const profArgs = (dir?: string) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-r', join(__dirname, 'exit-on-sigterm.js')] : []);
-  const workerArgs = profArgs;
-  let api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(opts.apiCpuProfDir));
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  await waitHttp(`${apiUrl}/health/live`, 'api', api);
-  let worker = start('worker', 'apps/worker/src/main.js', env, opts.logDir, workerArgs(opts.cpuProfDir));
-  await sleep(1500);
-  if (worker.child.exitCode !== null) throw new Error(`worker exited with code ${worker.child.exitCode} (see ${opts.logDir}/worker.log)`);
-  log(`stack up: schema ${id}, api ${apiUrl}, sandbox ${controlUrl}, pids sandbox ${sandbox.pid} api ${api.pid} worker ${worker.pid}`);
+  // a start that fails half-way leaves nothing running
+  const startedProcs: Proc[] = [sandbox];
+  try {
+    return await startRest();
+  } catch (e) {
+    for (const p of startedProcs) p.child.kill('SIGKILL');
+    throw e;
+  }
 
-  const procs = { sandbox, api, worker };
-  return {
-    schema: id, queuePrefix: id, apiUrl, controlUrl, sandboxUrls, caFile, env, procs,
-    async restartApi(extra = {}) {
-      await stop(api);
-      api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(extra.cpuProfDir));
-      procs.api = api;
-      await waitHttp(`${apiUrl}/health/live`, 'api', api);
-    },
-    async restartWorker(extra = {}) {
-      await stop(worker);
-      worker = start('worker', 'apps/worker/src/main.js', env, opts.logDir, workerArgs(extra.cpuProfDir));
-      procs.worker = worker;
+  async function startRest(): Promise<BenchStack> {
+    await waitHttp(`${controlUrl}/stats`, 'sandbox', sandbox);
+    const sandboxUrls = {
+      apns: `https://localhost:${apns}`, fcm: `https://localhost:${fcm}`, wns: `https://localhost:${wns}`, webpush: `https://localhost:${webpush}`,
+    };
+    const caFile = join(dataDir, 'ca.pem');
+    const env: Record<string, string> = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: opts.databaseUrl,
+      DATABASE_SCHEMA: id,
+      REDIS_URL: opts.redisUrl ?? '',
+      QUEUE_PREFIX: id,
+      ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      MASTER_KEY,
+      API_PORT: String(apiPort),
+      API_HOST: '127.0.0.1',
+      MIGRATE_ON_START: 'true',
+      WORKER_OPS_PORT: '0',
+      ...sandboxEnv({ caFile, urls: sandboxUrls, apnsSandboxUrl: `https://localhost:${apnsSandbox}` }),
+      ...(opts.workerEnv ?? {}),
+    };
+    const profArgs = (dir?: string) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '-r', join(__dirname, 'exit-on-sigterm.js')] : []);
+    const workerArgs = profArgs;
+    const stopMs = opts.stopTimeoutMs ?? 15_000;
+    let api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(opts.apiCpuProfDir));
+    startedProcs.push(api);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitHttp(`${apiUrl}/health/live`, 'api', api);
+    let started = 0;
+    /** A worker, given a moment to connect; each one's log is worker.log, worker-2.log, … */
+    const spawnWorker = async (cpuProfDir?: string): Promise<Proc> => {
+      started += 1;
+      const name = started === 1 ? 'worker' : `worker-${started}`;
+      const w = start(name, 'apps/worker/src/main.js', env, opts.logDir, workerArgs(cpuProfDir));
+      startedProcs.push(w);
       await sleep(1500);
-    },
-    async close() {
-      await stop(procs.worker);
-      await stop(procs.api);
-      await stop(sandbox);
-      await dropSchemas(opts.databaseUrl, id);
-      if (opts.redisUrl) await dropRedisPrefix(opts.redisUrl, id);
-    },
-  };
+      if (w.child.exitCode !== null) throw new Error(`${name} exited with code ${w.child.exitCode} (see ${opts.logDir}/${name}.log)`);
+      return w;
+    };
+    const workers: Proc[] = [await spawnWorker(opts.cpuProfDir)];
+    for (let i = 1; i < (opts.workers ?? 1); i++) workers.push(await spawnWorker());
+    log(`stack up: schema ${id}, api ${apiUrl}, sandbox ${controlUrl}, pids sandbox ${sandbox.pid} api ${api.pid} workers ${workers.map((w) => w.pid).join(' ')}`);
+
+    const procs = { sandbox, api, worker: workers[0], workers };
+    return {
+      schema: id, queuePrefix: id, apiUrl, controlUrl, sandboxUrls, caFile, env, procs,
+      async restartApi(extra = {}) {
+        await stop(api);
+        api = start('api', 'apps/api/src/main.js', env, opts.logDir, profArgs(extra.cpuProfDir));
+        procs.api = api;
+        await waitHttp(`${apiUrl}/health/live`, 'api', api);
+      },
+      async restartWorker(extra = {}) {
+        await stop(procs.worker, stopMs);
+        const w = start('worker', 'apps/worker/src/main.js', env, opts.logDir, workerArgs(extra.cpuProfDir));
+        workers[0] = procs.worker = w;
+        await sleep(1500);
+      },
+      async addWorker() {
+        const w = await spawnWorker();
+        workers.push(w);
+        procs.worker = workers[0];
+        return w;
+      },
+      async killWorker(p, signal = 'SIGKILL') {
+        if (p.child.exitCode === null && p.child.signalCode === null) {
+          const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
+          p.child.kill(signal);
+          await exited;
+        }
+        const i = workers.indexOf(p);
+        if (i >= 0) workers.splice(i, 1);
+        procs.worker = workers[0] ?? p;
+      },
+      async close() {
+        await Promise.all(workers.map((w) => stop(w, stopMs)));
+        await stop(procs.api, stopMs);
+        await stop(sandbox, stopMs);
+        if (opts.dropOnClose === false) return;
+        await dropSchemas(opts.databaseUrl, id);
+        if (opts.redisUrl) await dropRedisPrefix(opts.redisUrl, id);
+      },
+    };
+  }
 }
 
 async function dropSchemas(databaseUrl: string, id: string): Promise<void> {

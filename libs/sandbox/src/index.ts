@@ -4,6 +4,8 @@
 export * from './sandbox';
 export * from './core/stand-in';
 export * from './core/receipt-store';
+export * from './core/fault-plan';
+export * from './core/traffic-meter';
 export * from './core/sandbox-ca';
 export { ApnsStandIn } from './apns/apns.stand-in';
 export { FcmStandIn } from './fcm/fcm.stand-in';

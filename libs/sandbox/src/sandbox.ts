@@ -5,7 +5,9 @@ import { ApnsStandIn } from './apns/apns.stand-in';
 import { FcmStandIn } from './fcm/fcm.stand-in';
 import { WnsStandIn } from './wns/wns.stand-in';
 import { WebpushStandIn } from './webpush/webpush.stand-in';
+import { FaultPlan, parseFault } from './core/fault-plan';
 import { ReceiptStore, type Injection } from './core/receipt-store';
+import { TrafficMeter } from './core/traffic-meter';
 import { loadOrCreateTls } from './core/sandbox-ca';
 import { sendJson, type StandIn, type StandInContext } from './core/stand-in';
 import { renderReceiptsPage } from './core/receipts-page';
@@ -26,6 +28,10 @@ export interface RunningSandbox {
   /** APNs' sandbox environment (the development server), beside urls.apns (production). */
   apnsSandboxUrl: string;
   store: ReceiptStore;
+  /** Service-wide faults (control: POST/GET/DELETE /faults). */
+  faults: FaultPlan;
+  /** Push requests per second and credential, in flight, answered (control: GET /traffic). */
+  traffic: TrafficMeter;
   standIns: Record<ProviderName, StandIn>;
   close(): Promise<void>;
 }
@@ -49,7 +55,9 @@ async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<unknow
 export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox> {
   const tls = loadOrCreateTls(opts.dataDir);
   const store = new ReceiptStore({ countOnly: opts.countOnly ?? false, perDeviceLimit: 50 });
-  const ctx: StandInContext = { store, tls, host: 'localhost' };
+  const faults = new FaultPlan();
+  const traffic = new TrafficMeter();
+  const ctx: StandInContext = { store, tls, host: 'localhost', faults, traffic };
   const standIns: Record<ProviderName, StandIn> = {
     apns: new ApnsStandIn(ctx, { sandboxPort: opts.ports.apnsSandbox }),
     fcm: new FcmStandIn(ctx),
@@ -61,6 +69,21 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => sendJson(res, 400, { error: err.message }));
   });
+  /** POST {provider?, kind, status?, retryAfter?, reason?, reset?, delayMs?, durationMs?}; GET lists; DELETE [?provider=] clears. */
+  function faultRoute(method: string, url: URL, body: unknown, res: ServerResponse): void {
+    if (method === 'GET') return sendJson(res, 200, { now: Date.now(), faults: faults.list() });
+    if (method === 'DELETE') {
+      const provider = url.searchParams.get('provider');
+      if (provider && !PROVIDERS.includes(provider as ProviderName)) return sendJson(res, 400, { error: `provider: one of ${PROVIDERS.join(', ')}` });
+      return sendJson(res, 200, { cleared: faults.clear((provider as ProviderName | null) ?? undefined) });
+    }
+    if (method === 'POST') {
+      const parsed = parseFault(body);
+      if ('error' in parsed) return sendJson(res, 400, { error: parsed.error });
+      return sendJson(res, 201, { faults: faults.set(parsed.providers, parsed.spec) });
+    }
+    sendJson(res, 405, { error: 'GET, POST or DELETE' });
+  }
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const parts = url.pathname.split('/').filter(Boolean);
@@ -77,7 +100,24 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     if (url.pathname === '/stats') return sendJson(res, 200, store.stats());
     if (url.pathname === '/reset' && req.method === 'POST') {
       store.reset();
+      faults.clear();
+      traffic.reset();
       return sendJson(res, 200, { ok: true });
+    }
+    if (url.pathname === '/receipts/counts' && req.method === 'GET') {
+      // every device's receipt count, in one answer (a fault suite's duplicates)
+      const provider = url.searchParams.get('provider') as ProviderName | null;
+      return sendJson(res, 200, { counts: store.deviceCounts(provider ?? undefined) });
+    }
+    if (url.pathname === '/faults') return faultRoute(req.method ?? 'GET', url, body, res);
+    if (url.pathname === '/traffic' && req.method === 'GET') {
+      const num = (name: string, def: number) => (url.searchParams.has(name) ? Number(url.searchParams.get(name)) : def);
+      const now = Date.now();
+      const from = num('from', NaN);
+      return sendJson(res, 200, {
+        ...traffic.snapshot(num('windowMs', 1000), now),
+        perSecond: Number.isFinite(from) ? traffic.perSecond(from, num('to', now)) : [],
+      });
     }
     if (url.pathname === '/receipts' && req.method === 'GET') {
       const provider = url.searchParams.get('provider') as ProviderName | null;
@@ -114,6 +154,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     urls: Object.fromEntries(PROVIDERS.map((p) => [p, standIns[p].baseUrl()])) as Record<ProviderName, string>,
     apnsSandboxUrl: (standIns.apns as ApnsStandIn).sandboxBaseUrl(),
     store,
+    faults,
+    traffic,
     standIns,
     async close() {
       server.closeAllConnections();

@@ -5,8 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FaultPlan } from '../core/fault-plan';
 import { ReceiptStore } from '../core/receipt-store';
 import { loadOrCreateTls, type SandboxTls } from '../core/sandbox-ca';
+import { TrafficMeter } from '../core/traffic-meter';
 import { ApnsStandIn } from './apns.stand-in';
 
 interface Minted { keyId: string; teamId: string; config: { key: string } }
@@ -33,11 +35,38 @@ function post(session: ClientHttp2Session, token: string, headers: Record<string
   });
 }
 
+/** A request whose stream may be reset or never answered: what happened to it, or null after `waitMs`. */
+function attempt(session: ClientHttp2Session, token: string, headers: Record<string, string>, waitMs = 2000) {
+  return new Promise<{ status?: number; rstCode?: number; error?: string } | null>((resolve) => {
+    const req = session.request({ ':method': 'POST', ':path': `/3/device/${token}`, ...headers });
+    const timer = setTimeout(() => {
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      resolve(null);
+    }, waitMs);
+    req.on('response', (h) => {
+      clearTimeout(timer);
+      resolve({ status: Number(h[':status']) });
+      req.resume();
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ rstCode: req.rstCode, error: e.code });
+    });
+    req.on('close', () => {
+      clearTimeout(timer);
+      resolve({ rstCode: req.rstCode });
+    });
+    req.end('{"aps":{"alert":"hi"}}');
+  });
+}
+
 describe('ApnsStandIn', () => {
   let tls: SandboxTls;
   let store: ReceiptStore;
   let standIn: ApnsStandIn;
   let minted: Minted;
+  const faults = new FaultPlan();
+  const traffic = new TrafficMeter();
   const sessions: ClientHttp2Session[] = [];
 
   const connect = (env: 'production' | 'sandbox' = 'production', extra: http2.SecureClientSessionOptions = {}) => {
@@ -59,7 +88,7 @@ describe('ApnsStandIn', () => {
   before(async () => {
     tls = loadOrCreateTls(mkdtempSync(join(tmpdir(), 'apns-standin-')));
     store = new ReceiptStore({ countOnly: false, perDeviceLimit: 50 });
-    standIn = new ApnsStandIn({ store, tls, host: 'localhost' });
+    standIn = new ApnsStandIn({ store, tls, host: 'localhost', faults, traffic });
     await standIn.listen(0);
     minted = (await ctl('POST', 'keys', { bundleId: 'com.example.app' })).body as unknown as Minted;
     bearer = jwt(minted);
@@ -171,5 +200,71 @@ describe('ApnsStandIn', () => {
     const foreign = loadOrCreateTls(mkdtempSync(join(tmpdir(), 'apns-foreign-'))).issueClientCert('x', 'com.example.app');
     const bad = connect('production', { cert: foreign.certPem, key: foreign.keyPem });
     assert.equal((await post(bad, t, { 'apns-topic': 'com.example.app' })).reason, 'BadCertificate');
+  });
+
+  describe('service-wide faults', () => {
+    it('answers 503 ServiceUnavailable with Retry-After for the period, then delivers again; counts requests per key', async () => {
+      const s = connect();
+      const t = await device('production');
+      const counted = () => traffic.perSecond(0, Date.now() + 1000).filter((c) => c.credential === `${minted.teamId}/${minted.keyId}`).reduce((n, c) => n + c.requests, 0);
+      const before = counted();
+      faults.set(['apns'], { kind: 'status', status: 503, retryAfter: 5, durationMs: 400 });
+      const a = await post(s, t, auth());
+      assert.deepEqual([a.status, a.reason, a.headers['retry-after']], [503, 'ServiceUnavailable', '5']);
+      assert.equal(store.forDevice('apns', t).length, 0, 'nothing recorded during the outage');
+      await new Promise((r) => setTimeout(r, 450));
+      assert.equal((await post(s, t, auth())).status, 200, 'back to normal when the period ends');
+      assert.equal(counted() - before, 2, 'two requests counted for this credential');
+    });
+
+    it('429 TooManyRequests with Retry-After until cleared', async () => {
+      const s = connect();
+      const t = await device('production');
+      faults.set(['apns'], { kind: 'status', status: 429, retryAfter: 10 });
+      const a = await post(s, t, auth());
+      assert.deepEqual([a.status, a.reason, a.headers['retry-after']], [429, 'TooManyRequests', '10']);
+      assert.equal(faults.clear('apns'), 1);
+      assert.equal((await post(s, t, auth())).status, 200);
+    });
+
+    it('hang: accepts the stream and never answers; in flight until the client gives up', async () => {
+      const s = connect();
+      const t = await device('production');
+      assert.equal((await post(s, t, auth())).status, 200, 'a warm connection');
+      faults.set(['apns'], { kind: 'hang', durationMs: 5000 });
+      const pending = attempt(s, t, auth(), 300);
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(traffic.snapshot().inFlight.apns, 1);
+      assert.equal(await pending, null, 'no answer');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(traffic.snapshot().inFlight.apns, 0, 'finished once the client cancelled');
+      faults.clear();
+    });
+
+    it('reset: RST_STREAM for one stream, GOAWAY for the connection, or a TCP reset', async () => {
+      const t = await device('production');
+      faults.set(['apns'], { kind: 'reset', reset: 'stream' });
+      const s = connect();
+      const r1 = await attempt(s, t, auth());
+      assert.equal(r1?.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
+      assert.equal(s.destroyed, false, 'the connection survives a stream reset');
+      faults.clear();
+
+      faults.set(['apns'], { kind: 'reset', reset: 'goaway' });
+      const g = connect();
+      const goaway = new Promise<number>((r) => g.once('goaway', (code: number) => r(code)));
+      await attempt(g, t, auth());
+      assert.equal(await goaway, http2.constants.NGHTTP2_INTERNAL_ERROR);
+      faults.clear();
+
+      faults.set(['apns'], { kind: 'reset', reset: 'tcp' });
+      const c = connect();
+      const sessionError = new Promise<string | undefined>((r) => c.once('error', (e: NodeJS.ErrnoException) => r(e.code)));
+      const r3 = await attempt(c, t, auth());
+      assert.equal(r3?.status, undefined, 'no answer');
+      assert.equal(await sessionError, 'ECONNRESET');
+      faults.clear();
+      assert.equal((await post(connect(), t, auth())).status, 200);
+    });
   });
 });

@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
 import type { ApnsEnvironment } from '@app/providers';
-import type { ControlAnswer, ControlRequest, StandIn, StandInContext } from '../core/stand-in';
+import { FaultPlan, type ActiveFault } from '../core/fault-plan';
+import { dropStream, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { TrafficMeter } from '../core/traffic-meter';
 import { checkHeaders, checkPayload, header, parsePath, topicBase, type ApnsRefusal } from './apns.checks';
 import { ApnsRegistry } from './apns.registry';
 
@@ -35,6 +37,25 @@ export interface ApnsStandInOptions {
   bindHost?: string;
 }
 
+/** Apple's reasons for the statuses a fault answers (APNs documents a reason for each). */
+const FAULT_REASONS: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
+const PUSH_PATH = /^\/3\/device\//;
+
+/** Who sends, for the per-credential counts: team/key id of a provider token, the certificate's UID or CN. */
+function credentialOf(stream: ServerHttp2Stream, h: IncomingHttpHeaders): string {
+  const peer = (stream.session?.socket as TLSSocket | undefined)?.getPeerCertificate?.();
+  if (peer && peer.raw) return `cert:${(peer.subject as unknown as Record<string, string | undefined>).UID ?? peer.subject.CN}`;
+  const m = /^bearer ([^.]+)\.([^.]+)\./i.exec(header(h, 'authorization') ?? '');
+  if (!m) return 'none';
+  try {
+    const head = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as { kid?: unknown };
+    const claims = JSON.parse(Buffer.from(m[2], 'base64url').toString('utf8')) as { iss?: unknown };
+    return `${String(claims.iss)}/${String(head.kid)}`;
+  } catch {
+    return 'malformed';
+  }
+}
+
 const isEnv = (v: unknown): v is ApnsEnvironment => v === 'sandbox' || v === 'production';
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
 
@@ -50,8 +71,13 @@ export class ApnsStandIn implements StandIn {
   private readonly servers = new Map<ApnsEnvironment, Http2SecureServer>();
   private readonly ports = new Map<ApnsEnvironment, number>();
   private readonly sessions = new Map<Http2Session, SessionState>();
+  private readonly faults: FaultPlan;
+  private readonly traffic: TrafficMeter;
 
-  constructor(private readonly ctx: StandInContext, private readonly opts: ApnsStandInOptions = {}) {}
+  constructor(private readonly ctx: StandInContext, private readonly opts: ApnsStandInOptions = {}) {
+    this.faults = ctx.faults ?? new FaultPlan();
+    this.traffic = ctx.traffic ?? new TrafficMeter();
+  }
 
   async listen(port: number): Promise<number> {
     const production = await this.listenOne('production', port);
@@ -77,6 +103,10 @@ export class ApnsStandIn implements StandIn {
     server.on('stream', (stream, headers) => {
       // Refused or reset streams (GOAWAY, client timeouts) are the client's business, not a crash.
       stream.on('error', () => undefined);
+      if (PUSH_PATH.test(header(headers, ':path') ?? '')) {
+        const finished = this.traffic.begin('apns', credentialOf(stream, headers));
+        stream.once('close', () => finished(stream.headersSent));
+      }
       this.handle(environment, stream, headers).catch(() => {
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       });
@@ -178,6 +208,8 @@ export class ApnsStandIn implements StandIn {
     if (body === null) return this.refuse(environment, stream, { status: 413, reason: 'PayloadTooLarge' }, apnsId);
     const path = parsePath(header(h, ':method'), header(h, ':path'));
     if ('status' in path) return this.refuse(environment, stream, path, apnsId);
+    const fault = this.faults.active('apns');
+    if (fault && (await this.applyFault(environment, stream, fault, apnsId))) return;
     const auth = this.authenticate(environment, stream, h);
     if ('status' in auth) return this.refuse(environment, stream, auth, apnsId);
 
@@ -224,6 +256,26 @@ export class ApnsStandIn implements StandIn {
     const answer: Record<string, string | number> = { ':status': 200, 'apns-id': apnsId };
     if (environment === 'sandbox') answer['apns-unique-id'] = randomUUID();
     stream.respond(answer, { endStream: true });
+  }
+
+  /** A service-wide fault, in APNs' own terms; true when it answered (or dropped) the request. */
+  private async applyFault(environment: ApnsEnvironment, stream: ServerHttp2Stream, fault: ActiveFault, apnsId: string): Promise<boolean> {
+    switch (fault.kind) {
+      case 'delay':
+        await sleep(fault.delayMs ?? 0);
+        return false;
+      case 'hang':
+        // The stream stays open, unanswered, until the client resets it or the connection ends.
+        return true;
+      case 'reset':
+        dropStream(stream, fault.reset ?? 'tcp');
+        return true;
+      case 'status': {
+        const status = fault.status ?? 503;
+        this.refuse(environment, stream, { status, reason: fault.reason ?? FAULT_REASONS[status] ?? 'InternalServerError', retryAfter: fault.retryAfter }, apnsId);
+        return true;
+      }
+    }
   }
 
   async control(req: ControlRequest): Promise<ControlAnswer> {

@@ -26,10 +26,14 @@ export interface Injection {
 /**
  * What every stand-in shares: receipts per simulated device, totals per provider and
  * per-device error injection. With `countOnly` (benchmarks of a million devices) only
- * totals are kept, so the sandbox's memory stays flat.
+ * totals are kept, so the sandbox's memory stays flat. Otherwise each device's receipts
+ * (the last `perDeviceLimit`) and how many it received in all: one Map entry per device,
+ * so a fault suite can read every device's count (duplicates) in one call at 40,000.
  */
 export class ReceiptStore {
   private readonly receipts = new Map<string, Receipt[]>();
+  /** provider → device → receipts in all (not capped like the lists). */
+  private readonly counts = new Map<ProviderName, Map<string, number>>();
   private readonly injections = new Map<string, Injection[]>();
   private readonly totals: Record<string, number> = { apns: 0, fcm: 0, wns: 0, webpush: 0 };
   private readonly rejected: Record<string, number> = { apns: 0, fcm: 0, wns: 0, webpush: 0 };
@@ -43,6 +47,9 @@ export class ReceiptStore {
     this.firstAt ??= r.at;
     this.lastAt = r.at;
     if (this.opts.countOnly) return;
+    let perDevice = this.counts.get(r.provider);
+    if (!perDevice) this.counts.set(r.provider, (perDevice = new Map()));
+    perDevice.set(r.device, (perDevice.get(r.device) ?? 0) + 1);
     const key = `${r.provider}:${r.device}`;
     const list = this.receipts.get(key) ?? [];
     list.push(r);
@@ -58,6 +65,13 @@ export class ReceiptStore {
     return this.receipts.get(`${provider}:${device}`) ?? [];
   }
 
+  /** How many receipts each device got (not kept with `countOnly`). */
+  deviceCounts(provider?: ProviderName): Partial<Record<ProviderName, Record<string, number>>> {
+    const out: Partial<Record<ProviderName, Record<string, number>>> = {};
+    for (const [p, perDevice] of this.counts) if (!provider || p === provider) out[p] = Object.fromEntries(perDevice);
+    return out;
+  }
+
   recent(limit: number, provider?: ProviderName): Receipt[] {
     const all: Receipt[] = [];
     for (const list of this.receipts.values()) for (const r of list) if (!provider || r.provider === provider) all.push(r);
@@ -70,6 +84,7 @@ export class ReceiptStore {
 
   reset(): void {
     this.receipts.clear();
+    this.counts.clear();
     this.injections.clear();
     for (const k of Object.keys(this.totals)) this.totals[k] = 0;
     for (const k of Object.keys(this.rejected)) this.rejected[k] = 0;

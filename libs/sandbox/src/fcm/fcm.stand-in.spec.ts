@@ -7,8 +7,10 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FaultPlan } from '../core/fault-plan';
 import { ReceiptStore } from '../core/receipt-store';
 import { loadOrCreateTls, type SandboxTls } from '../core/sandbox-ca';
+import { TrafficMeter } from '../core/traffic-meter';
 import { FcmStandIn } from './fcm.stand-in';
 
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -18,6 +20,8 @@ describe('fcm stand-in: Google OAuth token endpoint and HTTP v1 wire rules', () 
   let store: ReceiptStore;
   let standIn: FcmStandIn;
   let sa: Record<string, string>;
+  const faults = new FaultPlan();
+  const traffic = new TrafficMeter();
 
   const ctl = async (method: string, path: string, body?: unknown) =>
     standIn.control({ method, path, body, query: new URLSearchParams(), raw: {} as IncomingMessage });
@@ -64,7 +68,7 @@ describe('fcm stand-in: Google OAuth token endpoint and HTTP v1 wire rules', () 
   before(async () => {
     tls = loadOrCreateTls(mkdtempSync(join(tmpdir(), 'fcm-standin-')));
     store = new ReceiptStore({ countOnly: false, perDeviceLimit: 50 });
-    standIn = new FcmStandIn({ store, tls, host: 'localhost' });
+    standIn = new FcmStandIn({ store, tls, host: 'localhost', faults, traffic });
     await standIn.listen(0);
     sa = (await ctl('POST', 'service-accounts', { projectId: 'stand-in-test' }))?.body as Record<string, string>;
   });
@@ -185,5 +189,92 @@ describe('fcm stand-in: Google OAuth token endpoint and HTTP v1 wire rules', () 
     assert.equal((await ctl('POST', 'service-accounts', { tokenTtlSeconds: 0 }))?.status, 400);
     assert.equal((await ctl('PATCH', 'service-accounts/nobody@x', { disabled: true }))?.status, 404);
     assert.equal(await ctl('GET', 'nothing-here'), null);
+  });
+
+  describe('service-wide faults', () => {
+    const SEND = '/v1/projects/stand-in-test/messages:send';
+    const body = JSON.stringify({ message: { token: `abc:APA91b${'x'.repeat(40)}`, data: { k: 'v' } } });
+    let bearer = '';
+    before(async () => {
+      bearer = `Bearer ${String((await grant(assertion({}))).json.access_token)}`;
+    });
+
+    /** One HTTP/2 send: its answer, how its stream ended, or null when nothing came within `waitMs`. */
+    const send = (session: http2.ClientHttp2Session, waitMs = 2000) =>
+      new Promise<{ status?: number; retryAfter?: string; json?: Record<string, unknown>; rstCode?: number; error?: string } | null>((resolve) => {
+        const st = session.request({ ':method': 'POST', ':path': SEND, 'content-type': 'application/json', authorization: bearer });
+        const timer = setTimeout(() => {
+          st.close(http2.constants.NGHTTP2_CANCEL);
+          resolve(null);
+        }, waitMs);
+        let head: http2.IncomingHttpHeaders | null = null;
+        const chunks: Buffer[] = [];
+        st.on('response', (h) => (head = h));
+        st.on('data', (c: Buffer) => chunks.push(c));
+        st.on('error', (e: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          resolve({ rstCode: st.rstCode, error: e.code });
+        });
+        st.on('close', () => {
+          clearTimeout(timer);
+          if (!head) return resolve({ rstCode: st.rstCode });
+          const h = head as http2.IncomingHttpHeaders;
+          resolve({ status: Number(h[':status']), retryAfter: h['retry-after'] as string | undefined, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
+        });
+        st.end(body);
+      });
+    const session = () => {
+      const s = http2.connect(standIn.baseUrl(), { ca: tls.caPem });
+      s.on('error', () => undefined);
+      return s;
+    };
+
+    it('answers 503 UNAVAILABLE with Retry-After for the period, then sends again; counts requests per project', async () => {
+      const s = session();
+      const counted = () => traffic.perSecond(0, Date.now() + 1000).filter((c) => c.credential === 'project:stand-in-test').reduce((n, c) => n + c.requests, 0);
+      const before = counted();
+      faults.set(['fcm'], { kind: 'status', status: 503, retryAfter: 5, durationMs: 300 });
+      const a = await send(s);
+      assert.equal(a?.status, 503);
+      assert.equal(a?.retryAfter, '5');
+      assert.equal((a?.json?.error as { status: string }).status, 'UNAVAILABLE');
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal((await send(s))?.status, 200);
+      assert.equal(counted() - before, 2, 'two requests counted for this credential');
+      s.close();
+    });
+
+    it('hang: never answers, in flight until the client cancels', async () => {
+      const s = session();
+      faults.set(['fcm'], { kind: 'hang' });
+      assert.equal(await send(s, 300), null);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(traffic.snapshot().inFlight.fcm, 0);
+      faults.clear();
+      s.close();
+    });
+
+    it('reset: RST_STREAM, or a TCP reset over HTTP/2 and over HTTP/1.1', async () => {
+      faults.set(['fcm'], { kind: 'reset', reset: 'stream' });
+      const s = session();
+      assert.equal((await send(s))?.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR);
+      faults.clear();
+      assert.equal((await send(s))?.status, 200, 'same connection still works');
+      s.close();
+
+      faults.set(['fcm'], { kind: 'reset', reset: 'tcp' });
+      const c = http2.connect(standIn.baseUrl(), { ca: tls.caPem });
+      const err = new Promise<string | undefined>((r) => c.once('error', (e: NodeJS.ErrnoException) => r(e.code)));
+      await send(c);
+      assert.equal(await err, 'ECONNRESET');
+      const h1 = await new Promise<string | undefined>((resolve) => {
+        const req = https.request(`${standIn.baseUrl()}${SEND}`, { method: 'POST', ca: tls.caPem, headers: { authorization: bearer, 'content-type': 'application/json' } });
+        req.on('response', () => resolve('answered'));
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+        req.end(body);
+      });
+      assert.equal(h1, 'ECONNRESET');
+      faults.clear();
+    });
   });
 });

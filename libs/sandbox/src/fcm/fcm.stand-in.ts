@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ControlAnswer, ControlRequest, StandIn, StandInContext } from '../core/stand-in';
+import { FaultPlan } from '../core/fault-plan';
+import { dropRequest, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { TrafficMeter } from '../core/traffic-meter';
 import { FcmOAuth } from './fcm.oauth';
 import { checkSendBody, googleError, type GoogleErrorAnswer } from './fcm.wire';
 
@@ -14,8 +16,6 @@ const DEFAULT_TOKEN_TTL = 3599;
 function mintRegistrationToken(): string {
   return `${randomBytes(16).toString('base64url').slice(0, 22)}:APA91b${randomBytes(105).toString('base64url')}`;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Firebase Cloud Messaging HTTP v1 and Google's OAuth token endpoint, on one HTTP/2 TLS
@@ -37,12 +37,22 @@ export class FcmStandIn implements StandIn {
   private readonly registrations = new Map<string, string | null>();
   private readonly unregistered = new Set<string>();
   private counts = { sends: 0, unauthenticated: 0, invalid: 0, injected: 0 };
+  private readonly faults: FaultPlan;
+  private readonly traffic: TrafficMeter;
 
-  constructor(private readonly ctx: StandInContext) {}
+  constructor(private readonly ctx: StandInContext) {
+    this.faults = ctx.faults ?? new FaultPlan();
+    this.traffic = ctx.traffic ?? new TrafficMeter();
+  }
 
   async listen(port: number): Promise<number> {
     const server = http2.createSecureServer({ cert: this.ctx.tls.certPem, key: this.ctx.tls.keyPem, allowHTTP1: true });
     server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      const send = SEND_PATH.exec(new URL(req.url, 'https://fcm.invalid').pathname);
+      if (send) {
+        const finished = this.traffic.begin('fcm', `project:${decodeURIComponent(send[1])}`);
+        res.once('close', () => finished(res.headersSent));
+      }
       this.handle(req, res).catch(() => {
         if (!res.headersSent) this.json(res, googleError('INTERNAL'));
       });
@@ -149,6 +159,7 @@ export class FcmStandIn implements StandIn {
   }
 
   private async messagesSend(req: Http2ServerRequest, res: Http2ServerResponse, projectId: string, raw: string): Promise<void> {
+    if (await this.applyFault(req, res)) return;
     const auth = this.oauth.authenticate(req.headers.authorization);
     if (!auth) {
       this.counts.unauthenticated += 1;
@@ -186,6 +197,27 @@ export class FcmStandIn implements StandIn {
       });
     }
     this.json(res, { status: 200, body: { name: `projects/${projectId}/messages/${checked.validateOnly ? 'fake_message_id' : messageId}` } });
+  }
+
+  /** A service-wide fault, as Google's front end would show it; true when it answered (or dropped) the request. */
+  private async applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
+    const fault = this.faults.active('fcm');
+    if (!fault) return false;
+    switch (fault.kind) {
+      case 'delay':
+        await sleep(fault.delayMs ?? 0);
+        return false;
+      case 'hang':
+        return true;
+      case 'reset':
+        dropRequest(req, fault.reset ?? 'tcp');
+        return true;
+      case 'status': {
+        const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : undefined;
+        this.reject(res, googleError(fault.reason, fault.status), headers);
+        return true;
+      }
+    }
   }
 
   private reject(res: Http2ServerResponse, answer: GoogleErrorAnswer, headers?: Record<string, string>): void {

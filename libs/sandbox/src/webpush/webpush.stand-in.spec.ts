@@ -9,8 +9,10 @@ import type { IncomingMessage } from 'node:http';
 import { encrypt as eceEncrypt } from 'http_ece';
 import webpush from 'web-push';
 import { normalizeVapidCredential } from '@app/providers';
+import { FaultPlan } from '../core/fault-plan';
 import { ReceiptStore } from '../core/receipt-store';
 import { loadOrCreateTls } from '../core/sandbox-ca';
+import { TrafficMeter } from '../core/traffic-meter';
 import { WebpushStandIn } from './webpush.stand-in';
 
 interface Sub {
@@ -52,6 +54,8 @@ describe('webpush stand-in (the sandbox push service)', () => {
   let agent: Agent;
   let origin: string;
   const keys = vapidKeys();
+  const faults = new FaultPlan();
+  const traffic = new TrafficMeter();
 
   const control = async (method: string, path: string, body?: unknown, query = '') => {
     const a = await standIn.control({ method, path, body, query: new URLSearchParams(query), raw: {} as IncomingMessage });
@@ -84,7 +88,7 @@ describe('webpush stand-in (the sandbox push service)', () => {
     dir = mkdtempSync(join(tmpdir(), 'webpush-standin-'));
     const tls = loadOrCreateTls(dir);
     store = new ReceiptStore({ countOnly: false, perDeviceLimit: 50 });
-    standIn = new WebpushStandIn({ store, tls, host: 'localhost' });
+    standIn = new WebpushStandIn({ store, tls, host: 'localhost', faults, traffic });
     await standIn.listen(0);
     origin = standIn.baseUrl();
     agent = new Agent({ ca: tls.caPem, keepAlive: true });
@@ -218,5 +222,73 @@ describe('webpush stand-in (the sandbox push service)', () => {
     } finally {
       await again.close();
     }
+  });
+
+  describe('service-wide faults', () => {
+    /** A push that may be reset or never answered: its status, its error code, or null after `waitMs`. */
+    const attempt = (sub: Sub, waitMs = 2000) =>
+      new Promise<{ status?: number; retryAfter?: string; error?: string } | null>((resolve) => {
+        const body = encryptFor(sub, '{"title":"hi"}');
+        const headers = { TTL: '60', 'Content-Encoding': 'aes128gcm', Authorization: auth(keys), 'content-length': String(body.length) };
+        const req = request(sub.endpoint, { method: 'POST', agent, headers }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined });
+        });
+        req.setTimeout(waitMs, () => {
+          req.destroy();
+          resolve(null);
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code }));
+        req.end(body);
+      });
+    const vapidLabel = `vapid:${keys.publicKey.slice(0, 16)}`;
+
+    it('answers 503 with Retry-After for the period, then delivers again; counts requests per VAPID key and receipts per device', async () => {
+      const sub = await mint();
+      const counted = () => traffic.perSecond(0, Date.now() + 1000).filter((c) => c.credential === vapidLabel).reduce((n, c) => n + c.requests, 0);
+      const before = counted();
+      faults.set(['webpush'], { kind: 'status', status: 503, retryAfter: 7, durationMs: 300 });
+      assert.deepEqual(await attempt(sub), { status: 503, retryAfter: '7' });
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal((await push(sub)).status, 201);
+      assert.equal((await push(sub)).status, 201);
+      assert.equal(counted() - before, 3);
+      assert.equal(store.deviceCounts('webpush').webpush?.[idOf(sub)], 2, 'two receipts: one duplicate');
+    });
+
+    it('hang: reads the request and never answers; in flight until the client gives up', async () => {
+      const sub = await mint();
+      faults.set(['webpush'], { kind: 'hang', durationMs: 5000 });
+      const pending = attempt(sub, 300);
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(traffic.snapshot().inFlight.webpush, 1);
+      assert.equal(await pending, null);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(traffic.snapshot().inFlight.webpush, 0);
+      assert.equal(store.forDevice('webpush', idOf(sub)).length, 0);
+      faults.clear();
+    });
+
+    it('reset: a TCP reset (HTTP/1.1 has no streams to reset)', async () => {
+      const sub = await mint();
+      for (const reset of ['tcp', 'stream'] as const) {
+        faults.set(['webpush'], { kind: 'reset', reset });
+        assert.deepEqual(await attempt(sub), { error: 'ECONNRESET' }, reset);
+        faults.clear();
+      }
+      assert.equal((await push(sub)).status, 201);
+    });
+
+    it('delay: answers normally, later; a fault set on top ends back in the delay', async () => {
+      const sub = await mint();
+      faults.set(['webpush'], { kind: 'delay', delayMs: 200 });
+      faults.set(['webpush'], { kind: 'status', status: 500, durationMs: 100 });
+      assert.equal((await attempt(sub))?.status, 500);
+      await new Promise((r) => setTimeout(r, 120));
+      const t0 = Date.now();
+      assert.equal((await attempt(sub))?.status, 201);
+      assert.ok(Date.now() - t0 >= 190, 'answered after the delay');
+      faults.clear();
+    });
   });
 });

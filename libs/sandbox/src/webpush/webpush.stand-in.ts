@@ -2,7 +2,9 @@ import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { decrypt } from 'http_ece';
-import type { ControlAnswer, ControlRequest, StandIn, StandInContext } from '../core/stand-in';
+import { FaultPlan } from '../core/fault-plan';
+import { dropRequest, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { TrafficMeter } from '../core/traffic-meter';
 import { SubscriptionBook } from './webpush.subscriptions';
 import { VapidChecker } from './webpush.vapid-check';
 
@@ -13,6 +15,13 @@ const READ_LIMIT = 64 * 1024;
 const MAX_MINT = 10_000;
 /** Distinct JWTs remembered for /webpush/stats (web-push as shipped makes one per message). */
 const JWT_LIMIT = 100_000;
+const PUSH_PATH = /^\/push\/([A-Za-z0-9_-]+)$/;
+
+/** The VAPID key that signed a request (RFC 8292 `k=`), shortened: the per-credential label. */
+function vapidKeyOf(req: Http2ServerRequest): string {
+  const k = /\bk=([A-Za-z0-9_-]+)/.exec(header(req, 'authorization') ?? '');
+  return k ? `vapid:${k[1].slice(0, 16)}` : 'none';
+}
 
 /**
  * A Web Push service on its own HTTPS port (HTTP/2 with HTTP/1.1 fallback, like FCM):
@@ -34,8 +43,12 @@ export class WebpushStandIn implements StandIn {
   /** TLS connections accepted, so tests can check that senders keep connections alive. */
   private connections = 0;
   private readonly answered: Record<string, number> = {};
+  private readonly faults: FaultPlan;
+  private readonly traffic: TrafficMeter;
 
   constructor(private readonly ctx: StandInContext) {
+    this.faults = ctx.faults ?? new FaultPlan();
+    this.traffic = ctx.traffic ?? new TrafficMeter();
     this.book = new SubscriptionBook(ctx.tls.keyPem);
     this.vapid = new VapidChecker(() => this.baseUrl());
   }
@@ -48,6 +61,10 @@ export class WebpushStandIn implements StandIn {
       s.once('close', () => this.sockets.delete(s));
     });
     server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (req.method === 'POST' && PUSH_PATH.test(new URL(req.url ?? '/', 'https://x').pathname)) {
+        const finished = this.traffic.begin('webpush', vapidKeyOf(req));
+        res.once('close', () => finished(res.headersSent));
+      }
       this.handle(req, res).catch(() => this.answer(res, 500, { error: 'stand-in error' }));
     });
     await new Promise<void>((resolve) => server.listen(port, resolve));
@@ -74,7 +91,7 @@ export class WebpushStandIn implements StandIn {
   }
 
   private async handle(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
-    const m = /^\/push\/([A-Za-z0-9_-]+)$/.exec(new URL(req.url ?? '/', 'https://x').pathname);
+    const m = PUSH_PATH.exec(new URL(req.url ?? '/', 'https://x').pathname);
     if (!m || req.method !== 'POST') return this.refuse(res, 404, 'not a push endpoint');
     const chunks: Buffer[] = [];
     let size = 0;
@@ -84,6 +101,7 @@ export class WebpushStandIn implements StandIn {
       chunks.push(c as Buffer);
     }
     const body = Buffer.concat(chunks);
+    if (await this.applyFault(req, res)) return;
     const sub = this.book.find(m[1]);
     if (sub === null) return this.refuse(res, 404, 'no such subscription');
     if (sub === 'gone') return this.refuse(res, 410, 'subscription expired or unsubscribed');
@@ -132,6 +150,27 @@ export class WebpushStandIn implements StandIn {
     if (topic) headers.topic = topic;
     this.ctx.store.record({ provider: 'webpush', device: sub.id, at: Date.now(), headers, payload });
     this.answer(res, 201, undefined, { location: `${this.baseUrl()}/m/${randomUUID()}` });
+  }
+
+  /** A service-wide fault, as a push service (autopush, FCM's Web Push endpoint) shows it; true when it answered or dropped the request. */
+  private async applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
+    const fault = this.faults.active('webpush');
+    if (!fault) return false;
+    switch (fault.kind) {
+      case 'delay':
+        await sleep(fault.delayMs ?? 0);
+        return false;
+      case 'hang':
+        return true;
+      case 'reset':
+        dropRequest(req, fault.reset ?? 'tcp');
+        return true;
+      case 'status': {
+        const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+        this.refuse(res, fault.status ?? 503, fault.reason ?? 'service unavailable', headers);
+        return true;
+      }
+    }
   }
 
   private countJwt(k: string, jwt: string): void {

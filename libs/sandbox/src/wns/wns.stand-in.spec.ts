@@ -6,8 +6,10 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultPlan } from '../core/fault-plan';
 import { ReceiptStore } from '../core/receipt-store';
 import { loadOrCreateTls } from '../core/sandbox-ca';
+import { TrafficMeter } from '../core/traffic-meter';
 import { WnsStandIn } from './wns.stand-in';
 
 interface Answer {
@@ -24,7 +26,9 @@ describe('WNS stand-in protocol', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wns-standin-'));
   const tls = loadOrCreateTls(dir);
   const store = new ReceiptStore({ countOnly: false, perDeviceLimit: 50 });
-  const standIn = new WnsStandIn({ store, tls, host: 'localhost' });
+  const faults = new FaultPlan();
+  const traffic = new TrafficMeter();
+  const standIn = new WnsStandIn({ store, tls, host: 'localhost', faults, traffic });
   const agent = new Agent({ keepAlive: true, ca: tls.caPem });
 
   before(async () => {
@@ -199,5 +203,47 @@ describe('WNS stand-in protocol', () => {
     assert.equal(s1.tokensMinted.total, s0.tokensMinted.total + 1);
     assert.equal(s1.tokensMinted.legacy, s0.tokensMinted.legacy + 1);
     assert.equal(s1.tokensMinted.byApp[app.clientId], 1);
+  });
+
+  describe('service-wide faults (channel endpoint only)', () => {
+    /** A channel request that may be reset or never answered: status, error code, or null after `waitMs`. */
+    const attempt = (uri: string, token: string, waitMs = 2000) =>
+      new Promise<{ status?: number; retryAfter?: string; error?: string } | null>((resolve) => {
+        const r = request(uri, { method: 'POST', agent, headers: wnsHeaders(token) });
+        r.setTimeout(waitMs, () => {
+          r.destroy();
+          resolve(null);
+        });
+        r.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code }));
+        r.on('response', (res) => {
+          res.resume();
+          resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined });
+        });
+        r.end(toast);
+      });
+
+    it('answers 503 with Retry-After for the period, token endpoint unaffected; counts requests per client', async () => {
+      const { app, token, channelUri } = await legacyApp();
+      const counted = () => traffic.perSecond(0, Date.now() + 1000).filter((c) => c.credential === `client:${app.clientId}`).reduce((n, c) => n + c.requests, 0);
+      faults.set(['wns'], { kind: 'status', status: 503, retryAfter: 4, durationMs: 300 });
+      assert.deepEqual(await attempt(channelUri, token), { status: 503, retryAfter: '4' });
+      assert.ok((await legacyApp()).token, 'tokens are still issued: login is another host');
+      await sleep(350);
+      assert.equal((await attempt(channelUri, token))?.status, 200);
+      assert.equal(counted(), 2);
+    });
+
+    it('hang: never answers; reset: ECONNRESET', async () => {
+      const { token, channelUri } = await legacyApp();
+      faults.set(['wns'], { kind: 'hang' });
+      assert.equal(await attempt(channelUri, token, 300), null);
+      await sleep(50);
+      assert.equal(traffic.snapshot().inFlight.wns, 0);
+      faults.clear();
+      faults.set(['wns'], { kind: 'reset' });
+      assert.deepEqual(await attempt(channelUri, token), { error: 'ECONNRESET' });
+      faults.clear();
+      assert.equal((await attempt(channelUri, token))?.status, 200);
+    });
   });
 });

@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
-import { sendJson, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { resetSocket, sendJson, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { FaultPlan } from '../core/fault-plan';
 import type { Injection } from '../core/receipt-store';
+import { TrafficMeter } from '../core/traffic-meter';
 import { WnsAccounts, type WnsFlow, type WnsSandboxApp } from './wns.accounts';
 
 const TYPES: Record<string, { contentType: string; root: string | null }> = {
@@ -47,8 +49,13 @@ export class WnsStandIn implements StandIn {
   readonly accounts = new WnsAccounts();
   private server: Server | null = null;
   private port = 0;
+  private readonly faults: FaultPlan;
+  private readonly traffic: TrafficMeter;
 
-  constructor(private readonly ctx: StandInContext) {}
+  constructor(private readonly ctx: StandInContext) {
+    this.faults = ctx.faults ?? new FaultPlan();
+    this.traffic = ctx.traffic ?? new TrafficMeter();
+  }
 
   async listen(port: number): Promise<number> {
     const server = createServer({ key: this.ctx.tls.keyPem, cert: this.ctx.tls.certPem, keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {
@@ -134,7 +141,12 @@ export class WnsStandIn implements StandIn {
     if (url.pathname === '/accesstoken.srf') return this.legacyToken(req, res);
     const entra = url.pathname.match(/^\/([^/]+)\/oauth2\/v2\.0\/token$/);
     if (entra) return this.entraToken(req, res, decodeURIComponent(entra[1]));
-    if (url.pathname === '/w/' || url.pathname === '/w') return this.channel(req, res, url.searchParams.get('token') ?? '');
+    if (url.pathname === '/w/' || url.pathname === '/w') {
+      const channelId = url.searchParams.get('token') ?? '';
+      const finished = this.traffic.begin('wns', `client:${this.accounts.channelApp(channelId)?.clientId ?? 'unknown'}`);
+      res.once('close', () => finished(res.headersSent));
+      return this.channel(req, res, channelId);
+    }
     sendJson(res, 404, { error: 'not found' });
   }
 
@@ -203,6 +215,7 @@ export class WnsStandIn implements StandIn {
 
   private async channel(req: IncomingMessage, res: ServerResponse, channelId: string): Promise<void> {
     const body = await readBody(req);
+    if (await this.applyFault(req, res)) return;
     const app = this.accounts.channelApp(channelId);
     if (!app) return this.reject(res, 404, 'channel not found');
     if (req.method !== 'POST') return this.reject(res, 405, 'only POST is allowed');
@@ -276,6 +289,25 @@ export class WnsStandIn implements StandIn {
     if (closeConnection) headers.connection = 'close';
     res.writeHead(status, headers);
     res.end();
+  }
+
+  /** A service-wide fault on the channel endpoint; true when it answered or dropped the request. HTTP/1.1: every reset is a TCP reset. */
+  private async applyFault(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const fault = this.faults.active('wns');
+    if (!fault) return false;
+    switch (fault.kind) {
+      case 'delay':
+        await sleep(fault.delayMs ?? 0);
+        return false;
+      case 'hang':
+        return true;
+      case 'reset':
+        resetSocket(req.socket);
+        return true;
+      case 'status':
+        await this.injected(res, { status: fault.status ?? 503, reason: fault.reason, retryAfter: fault.retryAfter });
+        return true;
+    }
   }
 
   /** An injected answer. For 3xx the injection's reason is the Location (never to be followed). */
