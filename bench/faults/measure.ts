@@ -160,14 +160,16 @@ export interface CredentialRate {
   peakSecond: number;
 }
 
-/** Requests per second of each credential over [from, to) (per provider: from may differ). */
+/** Requests per second of each credential over the whole seconds within [from, to) (per provider: from may differ). */
 export function outageRates(counts: SecondCount[], windows: Partial<Record<ProviderName, { from: number; to: number }>>): CredentialRate[] {
   const by = new Map<string, CredentialRate>();
   for (const c of counts) {
     const w = windows[c.provider];
-    if (!w || c.second * 1000 < w.from || c.second * 1000 >= w.to) continue;
+    // whole one-second buckets inside the window only: the bucket the fault ends in also
+    // holds the traffic of the recovery after it (the sandbox counts per wall-clock second)
+    if (!w || c.second * 1000 < w.from || (c.second + 1) * 1000 > w.to) continue;
     const key = `${c.provider} ${c.credential}`;
-    const seconds = Math.max(1, Math.round((w.to - w.from) / 1000));
+    const seconds = Math.max(1, Math.floor(w.to / 1000) - Math.ceil(w.from / 1000));
     const r = by.get(key) ?? { provider: c.provider, credential: c.credential, requests: 0, seconds, perSecond: 0, peakSecond: 0 };
     r.requests += c.requests;
     r.peakSecond = Math.max(r.peakSecond, c.requests);

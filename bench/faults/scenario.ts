@@ -198,6 +198,9 @@ export async function runScenario(def: ScenarioDef, backend: Backend, sc: Scale,
       const windows = Object.fromEntries((Object.keys(counts) as ProviderName[]).map((p) => [p, { from: faultStart + sc.rateGraceMs + timeoutMs(p), to: end }]));
       const traffic = (await control('GET', `/traffic?from=${faultStart}&to=${end}`)) as { perSecond: ReturnType<TrafficMeter['perSecond']> };
       r.rates = outageRates(traffic.perSecond, windows);
+      // the per-second counts behind the rates, for the timeline (which provider sent what, when)
+      const perSecond = traffic.perSecond.map((c) => `${c.provider}@${((c.second * 1000 - t0) / 1000).toFixed(0)}s:${c.requests}`).join(' ');
+      if (perSecond) mark(`requests per second during the fault: ${perSecond}`);
       r.rateBound = Math.round((1 + 1000 / Number(sc.env.CIRCUIT_PROBE_INTERVAL_MS)) * RATE_TOLERANCE * 100) / 100;
       await control('DELETE', '/faults');
     }
