@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable, verdicts } from '../bench/faults/report';
 import { runScenario, type ScenarioResult } from '../bench/faults/scenario';
@@ -18,6 +19,9 @@ import { FAULTS_DATA, redisServerBinary } from '../bench/faults/stores';
 const hasRedis = redisServerBinary() !== null;
 if (!hasRedis) console.log('# faults: no redis-server binary on PATH, so the Redis backend (and its Redis scenarios) is skipped');
 
+/** The processes' logs of the last run only (api.log, worker.log, … per scenario). */
+const LOG_DIR = join(FAULTS_DATA, 'test-logs');
+rmSync(LOG_DIR, { recursive: true, force: true });
 const log = (m: string) => {
   if (process.env.FAULTS_VERBOSE) console.log(`# ${m}`);
 };
@@ -38,7 +42,7 @@ for (const backend of BACKENDS) {
     for (const def of SCENARIOS.filter((s) => s.backends.includes(backend))) {
       it(`${def.id}: ${def.title}`, { timeout: TIMEOUT_MS }, async () => {
         await running.catch(() => undefined);
-        const run = runScenario(def, backend, SMALL, { logDir: join(FAULTS_DATA, 'test-logs'), log });
+        const run = runScenario(def, backend, SMALL, { logDir: LOG_DIR, log });
         running = run;
         const r = await run;
         results.push(r);
