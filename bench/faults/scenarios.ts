@@ -70,7 +70,7 @@ export interface Scale {
 
 /** The durability settings the worker reads (defaults of the durable delivery path); unknown ones are ignored. */
 const FULL_ENV = {
-  RECOVERY_STALL_SECONDS: '120', RECOVERY_SWEEP_SECONDS: '30', RETRY_MAX_WINDOW_SECONDS: '3600', RETRY_BASE_DELAY_MS: '1000',
+  RECOVERY_STALL_SECONDS: '60', RECOVERY_SWEEP_SECONDS: '15', RETRY_MAX_WINDOW_SECONDS: '3600', RETRY_BASE_DELAY_MS: '1000',
   RETRY_MAX_DELAY_MS: '60000', CIRCUIT_PROBE_INTERVAL_MS: '1000', WORKER_LOCK_MS: '10000', WORKER_STALLED_INTERVAL_MS: '5000',
 };
 

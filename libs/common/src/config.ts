@@ -230,8 +230,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retryMaxDelayMs: int(env, 'RETRY_MAX_DELAY_MS', 60_000, 1),
     retryMaxWindowSeconds: int(env, 'RETRY_MAX_WINDOW_SECONDS', 3600, 1, 30 * 24 * 3600),
     recovery: {
-      stallSeconds: int(env, 'RECOVERY_STALL_SECONDS', 120, 1, 86_400),
-      sweepSeconds: int(env, 'RECOVERY_SWEEP_SECONDS', 30, 1, 3600),
+      stallSeconds: int(env, 'RECOVERY_STALL_SECONDS', 60, 1, 86_400),
+      sweepSeconds: int(env, 'RECOVERY_SWEEP_SECONDS', 15, 1, 3600),
       lockMs: int(env, 'WORKER_LOCK_MS', 10_000, 1000, 600_000),
       stalledIntervalMs: int(env, 'WORKER_STALLED_INTERVAL_MS', 5_000, 500, 600_000),
       outcomeFlushSize: int(env, 'OUTCOME_FLUSH_SIZE', 100, 1, 5000),
