@@ -86,7 +86,7 @@ export const SMALL: Scale = {
   sandboxDelayMs: 100, rateGraceMs: 2_000,
   env: {
     RECOVERY_STALL_SECONDS: '10', RECOVERY_SWEEP_SECONDS: '2', RETRY_MAX_WINDOW_SECONDS: '600', RETRY_BASE_DELAY_MS: '200',
-    RETRY_MAX_DELAY_MS: '2000', CIRCUIT_PROBE_INTERVAL_MS: '1000', CIRCUIT_MIN_REQUESTS: '8', WORKER_LOCK_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000',
+    RETRY_MAX_DELAY_MS: '2000', CIRCUIT_PROBE_INTERVAL_MS: '1000', CIRCUIT_MIN_REQUESTS: '8', WORKER_LOCK_MS: '10000', WORKER_STALLED_INTERVAL_MS: '2000',
     // Batches much larger than what is on the wire at once (8 streams / sockets per provider),
     // as at full scale: what a crashed worker had sent but not recorded is then more than
     // what was in flight, so the duplicate bound tells per-batch from per-answer recording.

@@ -109,7 +109,7 @@ export class CircuitBreaker {
     this.cache.set(k.key, { at: now, open: true });
     void this.repo.open(k, reason, this.opts.probeIntervalMs).then((opened) => {
       if (!opened) return;
-      this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint, reason });
+      this.logger.warn({ msg: 'circuit opened: holding deliveries', provider: k.provider, credentialId: k.credentialId, host: k.endpoint, reason });
       this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'open', reason });
     }, (err: Error) => this.logger.warn({ msg: 'circuit state not written', error: err.message }));
     return true;
@@ -121,7 +121,7 @@ export class CircuitBreaker {
     this.closedAt.set(k.key, Date.now());
     this.cache.set(k.key, { at: Date.now(), open: false });
     if (await this.repo.close(k.key)) {
-      this.logger.warn({ msg: 'circuit closed: resuming deliveries', provider: k.provider, credentialId: k.credentialId, endpoint: k.endpoint });
+      this.logger.warn({ msg: 'circuit closed: resuming deliveries', provider: k.provider, credentialId: k.credentialId, host: k.endpoint });
       this.observers.emit('circuitChanged', { ...k, provider: k.provider as ProviderName, state: 'closed', reason: null });
     }
   }

@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
 import type { ApnsEnvironment } from '@app/providers';
 import { FaultPlan, type ActiveFault } from '../core/fault-plan';
-import { dropStream, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { applyFault, dropStream, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
 import { TrafficMeter } from '../core/traffic-meter';
 import { checkHeaders, checkPayload, header, parsePath, topicBase, type ApnsRefusal } from './apns.checks';
 import { ApnsRegistry } from './apns.registry';
@@ -259,23 +259,9 @@ export class ApnsStandIn implements StandIn {
   }
 
   /** A service-wide fault, in APNs' own terms; true when it answered (or dropped) the request. */
-  private async applyFault(environment: ApnsEnvironment, stream: ServerHttp2Stream, fault: ActiveFault, apnsId: string): Promise<boolean> {
-    switch (fault.kind) {
-      case 'delay':
-        await sleep(fault.delayMs ?? 0);
-        return false;
-      case 'hang':
-        // The stream stays open, unanswered, until the client resets it or the connection ends.
-        return true;
-      case 'reset':
-        dropStream(stream, fault.reset ?? 'tcp');
-        return true;
-      case 'status': {
-        const status = fault.status ?? 503;
-        this.refuse(environment, stream, { status, reason: fault.reason ?? FAULT_REASONS[status] ?? 'InternalServerError', retryAfter: fault.retryAfter }, apnsId);
-        return true;
-      }
-    }
+  private applyFault(environment: ApnsEnvironment, stream: ServerHttp2Stream, fault: ActiveFault, apnsId: string): Promise<boolean> {
+    return applyFault(fault, (mode) => dropStream(stream, mode), (status, f) =>
+      this.refuse(environment, stream, { status, reason: f.reason ?? FAULT_REASONS[status] ?? 'InternalServerError', retryAfter: f.retryAfter }, apnsId));
   }
 
   async control(req: ControlRequest): Promise<ControlAnswer> {

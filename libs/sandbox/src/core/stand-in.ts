@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ProviderName } from '@app/providers';
-import type { FaultPlan, ResetMode } from './fault-plan';
+import type { ActiveFault, FaultPlan, ResetMode } from './fault-plan';
 import type { ReceiptStore } from './receipt-store';
 import type { SandboxTls } from './sandbox-ca';
 import type { TrafficMeter } from './traffic-meter';
@@ -51,6 +51,33 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A service-wide fault, the same way in every stand-in: `delay` holds the request, then it
+ * goes on (false); `hang` leaves it open and unanswered until the client gives up, `reset`
+ * drops it (`drop`), and `status` answers in the service's own terms (`answer`): true,
+ * the request is handled.
+ */
+export async function applyFault(
+  fault: ActiveFault | null,
+  drop: (mode: ResetMode) => void,
+  answer: (status: number, fault: ActiveFault) => Promise<void> | void,
+): Promise<boolean> {
+  if (!fault) return false;
+  switch (fault.kind) {
+    case 'delay':
+      await sleep(fault.delayMs ?? 0);
+      return false;
+    case 'hang':
+      return true;
+    case 'reset':
+      drop(fault.reset ?? 'tcp');
+      return true;
+    case 'status':
+      await answer(fault.status ?? 503, fault);
+      return true;
+  }
+}
 
 /**
  * Resets a connection: the peer reads ECONNRESET, as when a load balancer or the service

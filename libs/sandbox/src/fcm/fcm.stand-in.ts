@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultPlan } from '../core/fault-plan';
-import { dropRequest, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { applyFault, dropRequest, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
 import { TrafficMeter } from '../core/traffic-meter';
 import { FcmOAuth } from './fcm.oauth';
 import { checkSendBody, googleError, type GoogleErrorAnswer } from './fcm.wire';
@@ -200,24 +200,9 @@ export class FcmStandIn implements StandIn {
   }
 
   /** A service-wide fault, as Google's front end would show it; true when it answered (or dropped) the request. */
-  private async applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
-    const fault = this.faults.active('fcm');
-    if (!fault) return false;
-    switch (fault.kind) {
-      case 'delay':
-        await sleep(fault.delayMs ?? 0);
-        return false;
-      case 'hang':
-        return true;
-      case 'reset':
-        dropRequest(req, fault.reset ?? 'tcp');
-        return true;
-      case 'status': {
-        const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : undefined;
-        this.reject(res, googleError(fault.reason, fault.status), headers);
-        return true;
-      }
-    }
+  private applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
+    return applyFault(this.faults.active('fcm'), (mode) => dropRequest(req, mode), (status, f) =>
+      this.reject(res, googleError(f.reason, status), f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : undefined));
   }
 
   private reject(res: Http2ServerResponse, answer: GoogleErrorAnswer, headers?: Record<string, string>): void {

@@ -3,7 +3,7 @@ import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, ty
 import type { AddressInfo, Socket } from 'node:net';
 import { decrypt } from 'http_ece';
 import { FaultPlan } from '../core/fault-plan';
-import { dropRequest, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { applyFault, dropRequest, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
 import { TrafficMeter } from '../core/traffic-meter';
 import { SubscriptionBook } from './webpush.subscriptions';
 import { VapidChecker } from './webpush.vapid-check';
@@ -153,24 +153,9 @@ export class WebpushStandIn implements StandIn {
   }
 
   /** A service-wide fault, as a push service (autopush, FCM's Web Push endpoint) shows it; true when it answered or dropped the request. */
-  private async applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
-    const fault = this.faults.active('webpush');
-    if (!fault) return false;
-    switch (fault.kind) {
-      case 'delay':
-        await sleep(fault.delayMs ?? 0);
-        return false;
-      case 'hang':
-        return true;
-      case 'reset':
-        dropRequest(req, fault.reset ?? 'tcp');
-        return true;
-      case 'status': {
-        const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-        this.refuse(res, fault.status ?? 503, fault.reason ?? 'service unavailable', headers);
-        return true;
-      }
-    }
+  private applyFault(req: Http2ServerRequest, res: Http2ServerResponse): Promise<boolean> {
+    return applyFault(this.faults.active('webpush'), (mode) => dropRequest(req, mode), (status, f) =>
+      this.refuse(res, status, f.reason ?? 'service unavailable', f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : {}));
   }
 
   private countJwt(k: string, jwt: string): void {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { XMLValidator } from 'fast-xml-parser';
-import { resetSocket, sendJson, sleep, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
+import { applyFault, resetSocket, sendJson, type ControlAnswer, type ControlRequest, type StandIn, type StandInContext } from '../core/stand-in';
 import { FaultPlan } from '../core/fault-plan';
 import type { Injection } from '../core/receipt-store';
 import { TrafficMeter } from '../core/traffic-meter';
@@ -292,22 +292,9 @@ export class WnsStandIn implements StandIn {
   }
 
   /** A service-wide fault on the channel endpoint; true when it answered or dropped the request. HTTP/1.1: every reset is a TCP reset. */
-  private async applyFault(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const fault = this.faults.active('wns');
-    if (!fault) return false;
-    switch (fault.kind) {
-      case 'delay':
-        await sleep(fault.delayMs ?? 0);
-        return false;
-      case 'hang':
-        return true;
-      case 'reset':
-        resetSocket(req.socket);
-        return true;
-      case 'status':
-        await this.injected(res, { status: fault.status ?? 503, reason: fault.reason, retryAfter: fault.retryAfter });
-        return true;
-    }
+  private applyFault(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    return applyFault(this.faults.active('wns'), () => resetSocket(req.socket), (status, f) =>
+      this.injected(res, { status, reason: f.reason, retryAfter: f.retryAfter }));
   }
 
   /** An injected answer. For 3xx the injection's reason is the Location (never to be followed). */
