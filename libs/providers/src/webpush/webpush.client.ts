@@ -17,6 +17,9 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 /** Idle keep-alive sockets are closed after this, so rarely used origins hold nothing. */
 const IDLE_SOCKET_MS = 60_000;
 
+/** The transport code of a request dropped before it was written (its batch was held). */
+export const NOT_SENT_CODE = 'ENOTSENT';
+
 /**
  * HTTPS POSTs to push services over keep-alive connections, one `https.Agent` per
  * origin (maxSockets bounds the concurrency each push service sees).
@@ -53,8 +56,12 @@ export class WebpushTransport {
     return agent;
   }
 
-  /** POSTs an encrypted message. Never rejects: a missing answer is a `transport` result. */
-  post(url: URL, headers: Record<string, string>, body: Buffer): Promise<PushAnswer> {
+  /**
+   * POSTs an encrypted message. Never rejects: a missing answer is a `transport` result.
+   * `skip` is asked when the request gets its socket (it may wait in the agent's queue for
+   * one): true drops it unsent, answered `transport` NOT_SENT_CODE.
+   */
+  post(url: URL, headers: Record<string, string>, body: Buffer, skip?: () => boolean): Promise<PushAnswer> {
     if (this.closed) return Promise.resolve({ kind: 'transport', code: 'ECLOSED' });
     return new Promise<PushAnswer>((resolve) => {
       let settled = false;
@@ -101,6 +108,13 @@ export class WebpushTransport {
           res.on('error', (e: NodeJS.ErrnoException) => done({ kind: 'transport', code: e.code ?? 'ERESPONSE' }));
         },
       );
+      if (skip) {
+        req.once('socket', () => {
+          if (!skip()) return;
+          done({ kind: 'transport', code: NOT_SENT_CODE });
+          req.destroy();
+        });
+      }
       req.setTimeout(this.timeoutMs, () => {
         done({ kind: 'transport', code: 'ETIMEDOUT' });
         req.destroy();

@@ -15,7 +15,7 @@ import {
 } from '../provider.interface';
 import type { ProviderContext } from '../provider-context';
 import { classifyWebpush } from './webpush.classifier';
-import { WebpushTransport } from './webpush.client';
+import { NOT_SENT_CODE, WebpushTransport } from './webpush.client';
 import { normalizeVapidCredential, readVapidSecret } from './webpush.credentials';
 import { parseWebpushOverride } from './webpush.override';
 import { normalizeSubscription, validateKeys } from './webpush.subscription';
@@ -90,7 +90,7 @@ export class WebpushProvider implements PushProvider {
           outcomes[i] = NOT_SENT;
           continue;
         }
-        const outcome = await this.sendOne(vapid, devices[i], payload, headers);
+        const outcome = await this.sendOne(vapid, devices[i], payload, headers, signal);
         if (outcome.kind === 'failed' && outcome.alarm && !alarmed) {
           alarmed = true;
           this.ctx.logger.warn(
@@ -110,6 +110,7 @@ export class WebpushProvider implements PushProvider {
     device: DeviceRef,
     payload: Buffer,
     headers: Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<DeliveryOutcome> {
     let url: URL;
     let body: Buffer;
@@ -123,7 +124,8 @@ export class WebpushProvider implements PushProvider {
       if (e instanceof TokenRejected) return { kind: 'failed', reason: e.message };
       return { kind: 'failed', reason: 'encryption failed' };
     }
-    const answer = await this.transport.post(url, { ...headers, Authorization: vapid.header(url.origin) }, body);
+    const answer = await this.transport.post(url, { ...headers, Authorization: vapid.header(url.origin) }, body, signal && (() => signal.aborted));
+    if (answer.kind === 'transport' && answer.code === NOT_SENT_CODE) return NOT_SENT;
     return classifyWebpush(answer, Date.now());
   }
 
