@@ -102,7 +102,9 @@ export class ApnsConnection {
       const err = (e as { error?: unknown }).error ?? e;
       return { transportError: err instanceof Error ? err.message : 'send failed' };
     } finally {
-      this.release();
+      // the next waiter's skip() runs after this answer has been reported (a circuit it
+      // opens then stops the rest of the batch), not before: release on the next turn
+      setImmediate(() => this.release());
     }
   }
 
